@@ -1,0 +1,15 @@
+// Each subcommand group registers itself on the top-level CLI11 app. A new command = one file
+// in src/cli/ with one register function, plus one line in main.cpp.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace lengen::cli {
+
+void register_model_commands(CLI::App& app);  // init, score          (cmd_model.cpp)
+void register_train_commands(CLI::App& app);  // train-lm, demo       (cmd_train.cpp)
+void register_data_commands(CLI::App& app);   // data make, data show (cmd_data.cpp)
+
+// Sets the OpenMP (and so the OpenMP-built BLAS) thread count; 0 keeps the default.
+void apply_thread_count(int threads);
+
+}  // namespace lengen::cli

@@ -1,0 +1,29 @@
+// lengen: one executable, subcommands registered by src/cli/cmd_*.cpp.
+#include <cstdio>
+#include <exception>
+
+#include <fmt/core.h>
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lengen: positional encodings and length generalization in transformers"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", LENGEN_VERSION);
+  lengen::cli::register_model_commands(app);
+  lengen::cli::register_train_commands(app);
+  lengen::cli::register_data_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const lengen::Error& e) {
+    fmt::print(stderr, "lengen: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "lengen: internal error: {}\n", e.what());
+    return 2;
+  }
+  return 0;
+}
