@@ -1,0 +1,209 @@
+#include "io/safetensors.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "util/error.h"
+
+namespace lengen::io {
+namespace {
+
+size_t dtype_size(const std::string& dtype) {
+  static const std::map<std::string, size_t> sizes = {
+      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4},
+      {"I16", 2}, {"I8", 1},  {"U8", 1},  {"BOOL", 1}, {"U16", 2}, {"U32", 4}, {"U64", 8}};
+  const auto it = sizes.find(dtype);
+  return it == sizes.end() ? 0 : it->second;
+}
+
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) { mant <<= 1; --exp; }
+      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+}  // namespace
+
+int64_t SafeTensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+SafetensorsFile SafetensorsFile::load(const std::string& path) {
+  return parse(read_file(path), path);
+}
+
+SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& origin) {
+  SafetensorsFile f;
+  f.origin_ = origin;
+  f.data_ = std::move(bytes);
+  if (f.data_.size() < 8) fail("{}: not a safetensors file (only {} bytes)", origin, f.data_.size());
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | uint8_t(f.data_[i]);
+  if (header_len > f.data_.size() - 8)
+    fail("{}: truncated or corrupt: header length {} exceeds the file's {} bytes", origin,
+         header_len, f.data_.size());
+  f.data_start_ = 8 + header_len;
+  const size_t data_len = f.data_.size() - f.data_start_;
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(f.data_.begin() + 8, f.data_.begin() + 8 + header_len);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: corrupt header JSON: {}", origin, e.what());
+  }
+  if (!header.is_object()) fail("{}: header is not a JSON object", origin);
+  std::vector<std::pair<size_t, size_t>> ranges;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    const std::string& name = it.key();
+    const auto& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) fail("{}: __metadata__ must be an object of strings", origin);
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) fail("{}: __metadata__.{} is not a string", origin, m.key());
+        f.metadata_[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
+        !v.contains("data_offsets"))
+      fail("{}: tensor '{}': entry needs dtype, shape and data_offsets", origin, name);
+    SafeTensor t;
+    if (!v["dtype"].is_string()) fail("{}: tensor '{}': dtype is not a string", origin, name);
+    t.dtype = v["dtype"].get<std::string>();
+    const size_t esize = dtype_size(t.dtype);
+    if (esize == 0) fail("{}: tensor '{}': unknown dtype '{}'", origin, name, t.dtype);
+    if (!v["shape"].is_array()) fail("{}: tensor '{}': shape is not an array", origin, name);
+    uint64_t numel = 1;
+    for (const auto& d : v["shape"]) {
+      if (!d.is_number_unsigned()) fail("{}: tensor '{}': bad dimension {}", origin, name, d.dump());
+      const uint64_t dim = d.get<uint64_t>();
+      if (dim != 0 && numel > std::numeric_limits<uint32_t>::max() * uint64_t(64) / dim)
+        fail("{}: tensor '{}': shape too large", origin, name);
+      numel *= dim;
+      t.shape.push_back(int64_t(dim));
+    }
+    const auto& off = v["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+        !off[1].is_number_unsigned())
+      fail("{}: tensor '{}': data_offsets must be two non-negative integers", origin, name);
+    const uint64_t begin = off[0].get<uint64_t>(), end = off[1].get<uint64_t>();
+    if (begin > end || end > data_len)
+      fail("{}: tensor '{}': data_offsets [{}, {}] outside the {} data bytes (truncated file?)",
+           origin, name, begin, end, data_len);
+    if (end - begin != numel * esize)
+      fail("{}: tensor '{}': {} bytes for shape of {} {} elements", origin, name, end - begin,
+           numel, t.dtype);
+    t.offset = f.data_start_ + begin;
+    t.nbytes = end - begin;
+    ranges.emplace_back(begin, end);
+    f.tensors_.emplace(name, std::move(t));
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second)
+      fail("{}: corrupt: tensor data ranges overlap", origin);
+  return f;
+}
+
+const SafeTensor& SafetensorsFile::info(const std::string& name) const {
+  const auto it = tensors_.find(name);
+  if (it == tensors_.end()) fail("{}: missing tensor '{}'", origin_, name);
+  return it->second;
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : tensors_) out.push_back(name);
+  return out;
+}
+
+void SafetensorsFile::read_f32(const std::string& name, const std::vector<int64_t>& expected_shape,
+                               float* dst) const {
+  const SafeTensor& t = info(name);
+  if (t.shape != expected_shape)
+    fail("{}: tensor '{}' has shape [{}], expected [{}]", origin_, name,
+         fmt::join(t.shape, ", "), fmt::join(expected_shape, ", "));
+  const char* src = data_.data() + t.offset;
+  const int64_t n = t.numel();
+  if (t.dtype == "F32") {
+    std::memcpy(dst, src, size_t(n) * 4);
+  } else if (t.dtype == "F16" || t.dtype == "BF16") {
+    const bool bf = t.dtype == "BF16";
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      if (bf) {
+        const uint32_t bits = uint32_t(h) << 16;
+        std::memcpy(dst + i, &bits, 4);
+      } else {
+        dst[i] = half_to_float(h);
+      }
+    }
+  } else if (t.dtype == "F64") {
+    for (int64_t i = 0; i < n; ++i) {
+      double d;
+      std::memcpy(&d, src + 8 * i, 8);
+      dst[i] = float(d);
+    }
+  } else {
+    fail("{}: tensor '{}' has dtype {}, expected a floating-point dtype", origin_, name, t.dtype);
+  }
+}
+
+std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
+                                  const std::map<std::string, std::string>& metadata) {
+  std::vector<const TensorToWrite*> sorted;
+  for (const auto& t : tensors) sorted.push_back(&t);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->name < b->name; });
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  size_t offset = 0;
+  for (const auto* t : sorted) {
+    int64_t n = 1;
+    for (int64_t d : t->shape) n *= d;
+    header[t->name] = {{"dtype", "F32"}, {"shape", t->shape},
+                       {"data_offsets", {offset, offset + size_t(n) * 4}}};
+    offset += size_t(n) * 4;
+  }
+  std::string h = header.dump();
+  while ((8 + h.size()) % 8 != 0) h.push_back(' ');  // align the data to 8 bytes
+  std::string out(8, '\0');
+  uint64_t len = h.size();
+  for (int i = 0; i < 8; ++i) out[i] = char((len >> (8 * i)) & 0xff);
+  out += h;
+  out.reserve(out.size() + offset);
+  for (const auto* t : sorted) {
+    int64_t n = 1;
+    for (int64_t d : t->shape) n *= d;
+    out.append(reinterpret_cast<const char*>(t->data), size_t(n) * 4);
+  }
+  return out;
+}
+
+void save_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  write_file_atomic(path, serialize_safetensors(tensors, metadata));
+}
+
+}  // namespace lengen::io

@@ -1,0 +1,56 @@
+// safetensors (https://huggingface.co/docs/safetensors): 8-byte little-endian header length,
+// JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then raw
+// little-endian data. The reader validates everything before use and names the file and
+// tensor at fault; it never reads outside the buffer.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lengen::io {
+
+struct SafeTensor {
+  std::string dtype;             // "F32", "F16", "BF16", "F64", "I64", "I32", ...
+  std::vector<int64_t> shape;
+  size_t offset = 0, nbytes = 0;  // into SafetensorsFile::data
+  int64_t numel() const;
+};
+
+class SafetensorsFile {
+ public:
+  // Throws lengen::Error("<path>: ...") on any malformed content.
+  static SafetensorsFile load(const std::string& path);
+  static SafetensorsFile parse(std::string bytes, const std::string& origin);
+
+  bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+  const SafeTensor& info(const std::string& name) const;  // throws naming the tensor
+  // Copies tensor `name` into dst as fp32 (F32 as is; F16/BF16/F64 converted), after checking
+  // that its shape equals `expected_shape`.
+  void read_f32(const std::string& name, const std::vector<int64_t>& expected_shape,
+                float* dst) const;
+  std::vector<std::string> names() const;  // sorted
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
+  std::string data_;  // whole file
+  size_t data_start_ = 0;
+  std::map<std::string, SafeTensor> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+struct TensorToWrite {
+  std::string name;
+  std::vector<int64_t> shape;
+  const float* data;  // numel floats, written as F32
+};
+
+// Serialises F32 tensors (sorted by name, 8-byte aligned header) and writes the file atomically.
+void save_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                      const std::map<std::string, std::string>& metadata = {});
+std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,
+                                  const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace lengen::io

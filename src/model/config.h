@@ -1,0 +1,47 @@
+// Model configuration: both families of SPEC section 1 are settings of one engine. JSON in,
+// JSON out; unknown keys and bad values are errors naming the key and the allowed values.
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace lengen {
+
+enum class NormKind { RmsNorm, LayerNorm };
+enum class FfnKind { Relu, Gelu, SwiGlu };
+enum class InitKind { T5, Normal };
+
+struct ModelConfig {
+  std::string family = "t5";  // preset the defaults came from: t5, llama, gpt2
+  int vocab_size = 64;
+  int d_model = 128;
+  int n_layers = 2;
+  int n_heads = 4;
+  int d_head = 32;
+  int d_ff = 512;
+  NormKind norm = NormKind::RmsNorm;
+  float norm_eps = 1e-6f;
+  FfnKind ffn = FfnKind::Relu;
+  bool qk_scale = false;  // multiply q.k by 1/sqrt(d_head)
+  bool tie_embeddings = true;
+  bool output_scale = true;  // logits = E (h * D^-0.5) (t5, tied embeddings)
+  float dropout = 0.0f;
+  InitKind init = InitKind::T5;
+  float init_std = 0.02f;  // for init = normal
+  // The positional encoding: {"type": "...", ...its own keys}. Parsed by the encoding itself.
+  nlohmann::json pe = {{"type", "nope"}};
+
+  std::string pe_type() const { return pe.at("type").get<std::string>(); }
+  int hd() const { return n_heads * d_head; }
+
+  // Applies the family preset named in j["family"] (default t5), then every other key of j.
+  // `where` names the source in errors (a file name).
+  static ModelConfig from_json(const nlohmann::json& j, const std::string& where = "config");
+  nlohmann::json to_json() const;
+  void validate(const std::string& where = "config") const;
+};
+
+// Named model shapes used by tests, demos and benchmarks: tiny, small, paper (t5 family).
+ModelConfig model_preset(const std::string& name);
+
+}  // namespace lengen

@@ -1,0 +1,24 @@
+// Factories of the built-in encodings (one .cpp each in this folder) and the small pieces of
+// math that tests check against hand-computed values.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pe/positional_encoding.h"
+
+namespace lengen {
+
+using PeFactory = std::unique_ptr<PositionalEncoding>(const ModelConfig&, const std::string&);
+PeFactory make_nope, make_abs_sin, make_abs_learned, make_t5_bias, make_alibi, make_alibi_learned,
+    make_rotary;
+
+// Unidirectional T5 bucket of distance n = i - j (negative n counts as 0), as HF T5 computes
+// it (float32 logarithms).
+int t5_bucket(int n, int num_buckets, int max_distance);
+// Press et al. ALiBi slopes for any head count.
+std::vector<double> alibi_slopes(int n_heads);
+// Sinusoidal table entry P[p][d] (halves concatenated: sin for d < D/2, cos after).
+float sinusoid_value(int p, int d, int D);
+
+}  // namespace lengen

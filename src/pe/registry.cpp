@@ -1,0 +1,83 @@
+// The list of positional encodings: adding one = one file in src/pe/ + one line here.
+#include <functional>
+#include <map>
+
+#include "model/config.h"
+#include "pe/encodings.h"
+#include "util/error.h"
+
+namespace lengen {
+namespace {
+
+using Factory = std::function<std::unique_ptr<PositionalEncoding>(const ModelConfig&,
+                                                                  const std::string& where)>;
+
+const std::map<std::string, Factory>& registry() {
+  static const std::map<std::string, Factory> r = {
+      {"nope", make_nope},
+      {"abs_sin", make_abs_sin},
+      {"abs_learned", make_abs_learned},
+      {"t5_bias", make_t5_bias},
+      {"alibi", make_alibi},
+      {"alibi_learned", make_alibi_learned},
+      {"rotary", make_rotary},
+  };
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::string> pe_type_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, f] : registry()) names.push_back(name);
+  return names;
+}
+
+std::unique_ptr<PositionalEncoding> make_positional_encoding(const ModelConfig& config,
+                                                             const std::string& where) {
+  const std::string type = config.pe_type();
+  const auto it = registry().find(type);
+  if (it == registry().end())
+    fail("{}: key 'pe.type' has value \"{}\"; allowed values: {}", where, type,
+         fmt::join(pe_type_names(), ", "));
+  return it->second(config, where);
+}
+
+PeOptions::PeOptions(const nlohmann::json& pe, std::string where, std::vector<std::string> allowed)
+    : pe_(pe), where_(std::move(where)) {
+  allowed.push_back("type");
+  for (auto it = pe.begin(); it != pe.end(); ++it) {
+    bool ok = false;
+    for (const auto& a : allowed) ok = ok || a == it.key();
+    if (!ok)
+      fail("{}: unknown key 'pe.{}' for encoding '{}'; allowed keys: {}", where_, it.key(),
+           pe.value("type", "?"), fmt::join(allowed, ", "));
+  }
+}
+
+void PeOptions::error(const std::string& key, const std::string& message) const {
+  fail("{}: key 'pe.{}' {}", where_, key, message);
+}
+
+int PeOptions::get_int(const std::string& key, int fallback) const {
+  if (!pe_.contains(key)) return fallback;
+  if (!pe_[key].is_number_integer()) error(key, "must be an integer, got " + pe_[key].dump());
+  return pe_[key].get<int>();
+}
+
+double PeOptions::get_double(const std::string& key, double fallback) const {
+  if (!pe_.contains(key)) return fallback;
+  if (!pe_[key].is_number()) error(key, "must be a number, got " + pe_[key].dump());
+  return pe_[key].get<double>();
+}
+
+std::string PeOptions::get_choice(const std::string& key, const std::string& fallback,
+                                  const std::vector<std::string>& choices) const {
+  if (!pe_.contains(key)) return fallback;
+  const auto& v = pe_[key];
+  for (const auto& c : choices)
+    if (v.is_string() && v.get<std::string>() == c) return c;
+  error(key, fmt::format("has value {}; allowed values: {}", v.dump(), fmt::join(choices, ", ")));
+}
+
+}  // namespace lengen

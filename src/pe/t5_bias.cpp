@@ -1,0 +1,74 @@
+// t5_bias: learned scalar bias per (head, distance bucket) added to the scores (Raffel et al.),
+// unidirectional buckets; one table [num_buckets, H] shared by all layers.
+#include <algorithm>
+#include <cmath>
+
+#include "model/config.h"
+#include "pe/encodings.h"
+#include "util/error.h"
+
+namespace lengen {
+
+int t5_bucket(int n, int num_buckets, int max_distance) {
+  if (n < 0) n = 0;
+  const int max_exact = num_buckets / 2;
+  if (n < max_exact) return n;
+  // float32 arithmetic on purpose: the bucket boundaries then match HF T5 exactly.
+  const float ratio = std::log(float(n) / float(max_exact)) /
+                      float(std::log(double(max_distance) / double(max_exact)));
+  const int large = max_exact + int(ratio * float(num_buckets - max_exact));
+  return std::min(large, num_buckets - 1);
+}
+
+namespace {
+
+class T5Bias final : public PositionalEncoding {
+ public:
+  T5Bias(int n_heads, int num_buckets, int max_distance, float init_std)
+      : H_(n_heads), buckets_(num_buckets), max_distance_(max_distance), init_std_(init_std) {}
+  std::string name() const override { return "t5_bias"; }
+  void declare_parameters(ParameterLayout& layout) override {
+    const int i = layout.add("model.pe.t5_bias.weight", {buckets_, H_}, Init::Normal, init_std_);
+    offset_ = layout[i].offset;
+  }
+  bool acts_on_scores() const override { return true; }
+  bool has_learned_scores() const override { return true; }
+  void scores_forward(const float* params, const Positions& q, int nq, const Positions& k, int nk,
+                      float* out) const override {
+    const float* table = params + offset_;
+    for (int a = 0; a < nq; ++a)
+      for (int b = 0; b < nk; ++b) {
+        const int bucket = t5_bucket(q.pos[a] - k.pos[b], buckets_, max_distance_);
+        for (int h = 0; h < H_; ++h) out[(size_t(h) * nq + a) * nk + b] = table[bucket * H_ + h];
+      }
+  }
+  void scores_backward(const float*, const Positions& q, int nq, const Positions& k, int nk,
+                       const float* dout, float* grads) const override {
+    float* g = grads + offset_;
+    for (int a = 0; a < nq; ++a)
+      for (int b = 0; b < nk; ++b) {
+        const int bucket = t5_bucket(q.pos[a] - k.pos[b], buckets_, max_distance_);
+        for (int h = 0; h < H_; ++h) g[bucket * H_ + h] += dout[(size_t(h) * nq + a) * nk + b];
+      }
+  }
+
+ private:
+  int H_, buckets_, max_distance_;
+  float init_std_;
+  size_t offset_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<PositionalEncoding> make_t5_bias(const ModelConfig& c, const std::string& where) {
+  PeOptions o(c.pe, where, {"num_buckets", "max_distance"});
+  const int buckets = o.get_int("num_buckets", 32);
+  const int max_distance = o.get_int("max_distance", 128);
+  if (buckets < 2) o.error("num_buckets", "must be at least 2");
+  if (max_distance <= buckets / 2) o.error("max_distance", "must exceed num_buckets / 2");
+  // HF T5 initialises the bias table with std = d_model^-0.5 (initializer_factor 1).
+  const float std = c.init == InitKind::T5 ? float(std::pow(c.d_model, -0.5)) : c.init_std;
+  return std::make_unique<T5Bias>(c.n_heads, buckets, max_distance, std);
+}
+
+}  // namespace lengen

@@ -1,0 +1,186 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "train/optimizer.h"
+#include "util/error.h"
+#include "util/rng.h"
+
+namespace fs = std::filesystem;
+
+namespace lengen {
+
+uint64_t dropout_key(uint64_t seed, int64_t step) {
+  return hash_combine(splitmix64(seed ^ 0xD509D509ull), uint64_t(step));
+}
+
+namespace {
+
+nlohmann::json resolved_config(const TrainingRun& run) {
+  nlohmann::json j = run.extra_config;
+  j["model"] = run.model.to_json();
+  j["train"] = run.train.to_json();
+  return j;
+}
+
+void save_training_checkpoint(const std::string& dir, const Transformer& model, AdamW& opt,
+                              const nlohmann::json& config, int64_t step) {
+  write_directory_atomic(dir, [&](const std::string& tmp) {
+    write_model_files(tmp, model, config);
+    std::vector<io::TensorToWrite> state;
+    for (const auto& t : model.layout().tensors()) {
+      state.push_back({"exp_avg." + t.name, t.shape, opt.exp_avg().data() + t.offset});
+      state.push_back({"exp_avg_sq." + t.name, t.shape, opt.exp_avg_sq().data() + t.offset});
+    }
+    io::save_safetensors(tmp + "/optimizer.safetensors", state);
+    nlohmann::json s = {{"step", step}, {"optimizer_steps", opt.steps_taken()}};
+    io::write_file_atomic(tmp + "/trainer_state.json", s.dump(2) + "\n");
+  });
+}
+
+int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, AdamW& opt) {
+  const std::string dir = resolve_checkpoint_dir(dir_in);
+  load_weights(model, dir + "/model.safetensors");
+  const auto file = io::SafetensorsFile::load(dir + "/optimizer.safetensors");
+  for (const auto& t : model.layout().tensors()) {
+    file.read_f32("exp_avg." + t.name, t.shape, opt.exp_avg().data() + t.offset);
+    file.read_f32("exp_avg_sq." + t.name, t.shape, opt.exp_avg_sq().data() + t.offset);
+  }
+  const nlohmann::json s = read_json_file(dir + "/trainer_state.json");
+  if (!s.contains("step") || !s["step"].is_number_integer())
+    fail("{}/trainer_state.json: missing integer 'step'", dir);
+  opt.set_steps_taken(s.value("optimizer_steps", s["step"].get<int64_t>()));
+  return s["step"].get<int64_t>();
+}
+
+// Keeps only the metrics lines of steps <= `step` (after a resume, later lines are redone).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!fs::exists(path)) return;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    try {
+      const auto j = nlohmann::json::parse(line);
+      if (j.value("step", int64_t(0)) <= step) kept += line + "\n";
+    } catch (const nlohmann::json::exception&) {
+      // a line cut by a kill: dropped
+    }
+  }
+  io::write_file_atomic(path, kept);
+}
+
+std::string format_duration(double s) {
+  if (!(s >= 0) || s > 1e7) return "?";
+  const int t = int(s + 0.5);
+  return t >= 3600 ? fmt::format("{}h{:02}m", t / 3600, t / 60 % 60)
+                   : fmt::format("{}m{:02}s", t / 60, t % 60);
+}
+
+}  // namespace
+
+TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_out) {
+  if (!run.next_batch) fail("train: no batch source");
+  fs::create_directories(run.dir);
+  const nlohmann::json config = resolved_config(run);
+  const std::string ckpt = run.dir + "/checkpoint", metrics_path = run.dir + "/metrics.jsonl";
+  const std::string config_path = run.dir + "/config.json";
+  if (fs::exists(config_path)) {
+    const nlohmann::json old = read_json_file(config_path);
+    if (old != config)
+      fail("{}: the run directory holds a different config (a run with other settings); use a "
+           "new output directory, or remove it to start over",
+           config_path);
+  } else {
+    io::write_file_atomic(config_path, config.dump(2) + "\n");
+  }
+
+  auto model = std::make_unique<Transformer>(run.model);
+  model->init_weights(run.train.seed);
+  AdamW opt(model->layout(), run.train.optim);
+  TrainResult result;
+  int64_t step = 0;
+  if (fs::exists(ckpt) || fs::exists(ckpt + ".old")) {
+    step = load_training_checkpoint(ckpt, *model, opt);
+    result.resumed_from = step;
+    if (!run.quiet) fmt::print(stderr, "resuming {} from step {}\n", run.dir, step);
+  }
+  truncate_metrics(metrics_path, step);
+  std::ofstream metrics(metrics_path, std::ios::app);
+  if (!metrics) fail("cannot append to {}", metrics_path);
+
+  const bool tty = ::isatty(2);
+  const int64_t total = run.train.steps;
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  auto window_start = start;
+  double window_loss = 0, window_tokens = 0, all_tokens = 0;
+  int window_steps = 0;
+  std::string last_eval = "-";
+
+  auto run_eval = [&](int64_t at) {
+    if (!run.evaluate) return;
+    nlohmann::json m = run.evaluate(*model);
+    result.last_eval = m;
+    nlohmann::json line = {{"step", at}, {"eval", m}};
+    metrics << line.dump() << "\n" << std::flush;
+    if (m.contains("summary") && m["summary"].is_string()) last_eval = m["summary"];
+  };
+
+  while (step < total) {
+    ++step;
+    const Batch batch = run.next_batch(step);
+    model->zero_grads();
+    const double loss = model->forward_backward(batch, dropout_key(run.train.seed, step));
+    const float lr = learning_rate(run.train.schedule, run.train.optim.lr, step, total);
+    const double gnorm = opt.step(model->params(), model->grads(), lr);
+    int64_t tokens = 0;
+    for (int len : batch.lengths) tokens += len;
+    window_loss += loss;
+    window_tokens += double(tokens);
+    all_tokens += double(tokens);
+    ++window_steps;
+    if (step % run.train.log_every == 0 || step == total) {
+      const auto now = clock::now();
+      const double dt = std::chrono::duration<double>(now - window_start).count();
+      const double elapsed = std::chrono::duration<double>(now - start).count();
+      const double tps = window_tokens / std::max(dt, 1e-9);
+      const double eta = elapsed / double(step - result.resumed_from) * double(total - step);
+      result.final_loss = window_loss / window_steps;
+      result.tokens_per_second = tps;
+      nlohmann::json line = {{"step", step},       {"loss", result.final_loss}, {"lr", lr},
+                             {"grad_norm", gnorm}, {"tokens_per_s", tps},       {"elapsed_s", elapsed}};
+      metrics << line.dump() << "\n" << std::flush;
+      if (!run.quiet) {
+        fmt::print(stderr, "{}step {}/{}  loss {:.4f}  lr {:.2e}  {:.0f} tok/s  ETA {}  eval {}{}",
+                   tty ? "\r\033[K" : "", step, total, result.final_loss, lr, tps,
+                   format_duration(eta), last_eval, tty ? "" : "\n");
+      }
+      window_loss = window_tokens = 0;
+      window_steps = 0;
+      window_start = now;
+    }
+    const bool eval_now = run.train.eval_every > 0 && step % run.train.eval_every == 0;
+    if (eval_now && step < total) run_eval(step);
+    if ((run.train.checkpoint_every > 0 && step % run.train.checkpoint_every == 0) || step == total)
+      save_training_checkpoint(ckpt, *model, opt, config, step);
+  }
+  if (!run.quiet && tty) fmt::print(stderr, "\n");
+  run_eval(step);
+  if (result.tokens_per_second == 0) {
+    const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
+    result.tokens_per_second = all_tokens / std::max(elapsed, 1e-9);
+  }
+  if (model_out) *model_out = std::move(model);
+  return result;
+}
+
+}  // namespace lengen

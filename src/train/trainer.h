@@ -1,0 +1,44 @@
+// The training loop (nanoGPT-style, plain): batches come from a deterministic function of the
+// step number, dropout masks from (seed, step), so a run resumed from its last checkpoint
+// continues bit-identically to an uninterrupted one. Run directory:
+//   config.json            the resolved model + train config (and the caller's extras)
+//   checkpoint/            latest training checkpoint (model + optimizer + trainer_state.json)
+//   metrics.jsonl          one JSON object per logged step / evaluation
+#pragma once
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/transformer.h"
+#include "train/train_config.h"
+
+namespace lengen {
+
+struct TrainingRun {
+  std::string dir;
+  ModelConfig model;
+  TrainConfig train;
+  nlohmann::json extra_config = nlohmann::json::object();  // saved into config.json
+  std::function<Batch(int64_t step)> next_batch;           // 1-based step
+  // Optional evaluation: returns metrics (merged into metrics.jsonl); called every eval_every
+  // steps and at the end.
+  std::function<nlohmann::json(Transformer&)> evaluate;
+  bool quiet = false;
+};
+
+struct TrainResult {
+  int64_t resumed_from = 0;  // step of the checkpoint resumed from (0: fresh)
+  double final_loss = 0;     // mean loss over the last logging window
+  double tokens_per_second = 0;
+  nlohmann::json last_eval;
+};
+
+// Trains, resuming from <dir>/checkpoint when it exists and matches the config (a different
+// config is an error: use a new directory). Returns the model through `model_out` if given.
+TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_out = nullptr);
+
+// Dropout key of a step, derived from the seed.
+uint64_t dropout_key(uint64_t seed, int64_t step);
+
+}  // namespace lengen

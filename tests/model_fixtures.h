@@ -1,0 +1,63 @@
+// Small model configurations covering every encoding and both families, for the model tests.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/transformer.h"
+#include "util/rng.h"
+
+namespace lengen::testing {
+
+struct ModelCase {
+  std::string family, pe;
+  nlohmann::json pe_options = nlohmann::json::object();
+  std::string label() const {
+    std::string l = family + "_" + pe;
+    for (auto it = pe_options.begin(); it != pe_options.end(); ++it)
+      l += "_" + it.key() + "_" + (it->is_string() ? it->get<std::string>() : it->dump());
+    for (char& c : l)
+      if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+    return l;
+  }
+};
+
+inline std::vector<ModelCase> all_model_cases() {
+  std::vector<ModelCase> cases;
+  for (const std::string family : {"t5", "llama"}) {
+    for (const std::string pe : {"nope", "abs_sin", "abs_learned", "t5_bias", "alibi",
+                                 "alibi_learned", "rotary"})
+      cases.push_back({family, pe});
+    // The other rotary variants: full-dim GPT-J pairing, and half-split on the t5 family.
+    cases.push_back({family, "rotary", {{"rotary_fraction", 1.0}, {"pairing", "interleaved"}}});
+    cases.push_back({family, "rotary", {{"rotary_fraction", 0.5}, {"pairing", "half"}, {"base", 500}}});
+  }
+  cases.push_back({"gpt2", "abs_learned"});
+  return cases;
+}
+
+inline ModelConfig small_config(const ModelCase& c, int vocab = 11) {
+  nlohmann::json j = {{"family", c.family}, {"vocab_size", vocab}, {"d_model", 16},
+                      {"n_layers", 2},      {"n_heads", 2},        {"d_head", 8},
+                      {"d_ff", 24}};
+  nlohmann::json pe = c.pe_options;
+  pe["type"] = c.pe;
+  if (c.pe == "abs_learned") pe["max_positions"] = 64;
+  if (c.pe == "t5_bias") pe["num_buckets"] = 8, pe["max_distance"] = 16;  // exercise log buckets
+  j["pe"] = pe;
+  return ModelConfig::from_json(j, "test");
+}
+
+// Three rows of different lengths with prompt masking, tokens in [0, vocab).
+inline Batch sample_batch(int vocab, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<std::vector<int32_t>> rows;
+  for (int len : {9, 6, 3}) {
+    std::vector<int32_t> r;
+    for (int t = 0; t < len; ++t) r.push_back(int32_t(rng.below(vocab)));
+    rows.push_back(r);
+  }
+  return make_batch(rows, 0, {2, 1, 0});
+}
+
+}  // namespace lengen::testing
