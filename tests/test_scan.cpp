@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 
+#include <unistd.h>
+
 #include "tasks/scan.h"
 #include "tasks/text_import.h"
 #include "util/error.h"
@@ -158,6 +160,83 @@ TEST(Scan, SizeOverridesAndErrors) {
   EXPECT_THROW(task->generate("len_tr25_ts48", sp), lengen::Error);
   EXPECT_EQ(task->name(), "scan");
   EXPECT_EQ(task->splits(), (std::vector<std::string>{"mdlen_tr25_ts48", "len_tr25_ts48"}));
+}
+
+// A fresh directory under the test temp dir, unique per test and process.
+std::filesystem::path temp_dir(const std::string& name) {
+  auto dir = std::filesystem::path(testing::TempDir()) /
+             ("lengen_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+TEST(ScanImport, ReadsInOutLines) {
+  const auto dir = temp_dir("scan_import");
+  write_file(dir / "tasks.txt",
+             "IN: jump twice after walk OUT: I_WALK I_JUMP I_JUMP\n"
+             "IN: turn around left OUT: I_TURN_LEFT I_TURN_LEFT I_TURN_LEFT I_TURN_LEFT\r\n"
+             "\n"
+             "IN: run right OUT: I_TURN_RIGHT I_RUN\n");
+  TextImportOptions o;
+  o.verify_targets = true;
+  o.source_prefix = "Solve: ";
+  const auto examples = read_scan_file((dir / "tasks.txt").string(), o);
+  ASSERT_EQ(examples.size(), 3u);
+  EXPECT_EQ(examples[0].source, "Solve: jump twice after walk");
+  EXPECT_EQ(examples[0].target, "Walk Jump Jump");
+  EXPECT_EQ(examples[0].length, 3);
+  EXPECT_EQ(examples[0].category, "3");
+  EXPECT_EQ(examples[1].target, "Left Left Left Left");
+  EXPECT_EQ(examples[2].target, "Right Run");
+
+  o.raw_actions = true;
+  o.source_prefix.clear();
+  const Dataset d = import_scan_file((dir / "tasks.txt").string(), o);
+  ASSERT_EQ(d.train.size(), 3u);
+  EXPECT_EQ(d.train[0].source, "jump twice after walk");
+  EXPECT_EQ(d.train[0].target, "I_WALK I_JUMP I_JUMP");
+
+  TextImportOptions split;
+  split.split = "test";
+  EXPECT_EQ(import_scan_file((dir / "tasks.txt").string(), split).test.size(), 3u);
+  split.split = "train";
+  split.validation_fraction = 0.34;
+  const Dataset carved = import_scan_file((dir / "tasks.txt").string(), split);
+  EXPECT_EQ(carved.train.size(), 2u);
+  EXPECT_EQ(carved.validation.size(), 1u);
+  split.split = "dev";
+  EXPECT_THROW(import_scan_file((dir / "tasks.txt").string(), split), lengen::Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ScanImport, ErrorsNameFileAndLine) {
+  const auto dir = temp_dir("scan_import_errors");
+  auto expect_error = [&](const std::string& text, const std::string& needle,
+                          TextImportOptions o = {}) {
+    const auto path = dir / "bad.txt";
+    write_file(path, text);
+    try {
+      read_scan_file(path.string(), o);
+      ADD_FAILURE() << "no error for: " << text;
+    } catch (const lengen::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_error("IN: walk OUT: I_WALK\nIN: run I_RUN\n", "bad.txt:2: missing 'OUT:'");
+  expect_error("walk OUT: I_WALK\n", "bad.txt:1: expected a line");
+  expect_error("IN: walk OUT: I_WALK\nIN: walk OUT: I_FLY\n", "bad.txt:2: unknown action 'I_FLY'");
+  expect_error("IN: walk OUT:\n", "bad.txt:1: no actions");
+  TextImportOptions verify;
+  verify.verify_targets = true;
+  expect_error("IN: walk left OUT: I_WALK I_TURN_LEFT\n", "bad.txt:1: actions differ", verify);
+  expect_error("IN: fly OUT: I_WALK\n", "bad.txt:1:", verify);
+  EXPECT_THROW(read_scan_file((dir / "missing.txt").string()), lengen::Error);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -40,6 +40,8 @@ class Evaluator {
       : program_(program), words_(symbolic::split_words(program)) {}
 
   Seq run() {
+    if (!words_.empty() && function_index(words_[0]) < 0)
+      error(0, "a program starts with a function");
     Seq out = expression(0);
     if (pos_ != words_.size()) error(pos_, "unexpected word after the complete program");
     return out;
@@ -219,6 +221,9 @@ const std::vector<SplitSpec>& pcfg_splits() {
   return splits;
 }
 constexpr double kValidationFraction = 0.1;  // of the training-length pool, as the reference builder
+// Nested `repeat`s make rare targets very long; the public data's longest target has 736
+// symbols, so longer samples are redrawn (this affects well under 1% of long programs).
+constexpr size_t kMaxTargetSymbols = 736;
 
 class PcfgTask : public Task {
  public:
@@ -250,14 +255,17 @@ class PcfgTask : public Task {
     auto sample = [&](const std::map<int, int64_t>& plan, std::vector<Example>& out) {
       for (const auto& [n, count] : plan) {
         for (int64_t k = 0; k < count; ++k) {
-          std::string program;
+          std::string program, target;
           for (int attempt = 0;; ++attempt) {
             if (attempt == 1000) fail("task pcfg: cannot find new programs with {} functions", n);
             program = pcfg_sample_program(rng, n);
-            if (seen.insert(program).second) break;
+            if (seen.count(program)) continue;
+            target = pcfg_evaluate(program);
+            if (symbolic::split_words(target).size() <= kMaxTargetSymbols) break;
           }
+          seen.insert(program);
           Example ex;
-          ex.target = pcfg_evaluate(program);
+          ex.target = std::move(target);
           ex.source = prefix + program;
           ex.length = n;
           ex.category = std::to_string(n);
