@@ -1,12 +1,11 @@
 // PCFG SET: interpreter, sampler, productivity split, checker, and the .src/.tgt importer.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-
-#include <unistd.h>
 
 #include "tasks/pcfg.h"
 #include "tasks/text_import.h"
@@ -54,9 +53,9 @@ TEST(PcfgInterpreter, NestedPrograms) {
 }
 
 TEST(PcfgInterpreter, MalformedProgramsNameThePosition) {
-  for (const char* bad : {"", "A1 B2", "copy", "copy , A1", "append A1 B1", "append A1 ,",
-                          "append , A1", "copy A1 , B1", "append A1 copy B1 , C1",
-                          "append ( A1 , B1 )", "reverse ,"}) {
+  for (const char* bad :
+       {"", "A1 B2", "copy", "copy , A1", "append A1 B1", "append A1 ,", "append , A1",
+        "copy A1 , B1", "append A1 copy B1 , C1", "append ( A1 , B1 )", "reverse ,"}) {
     EXPECT_THROW(pcfg_evaluate(bad), lengen::Error) << bad;
   }
   try {
@@ -146,7 +145,8 @@ TEST(PcfgTask, CheckerAcceptsGoldAndRejectsCorruptions) {
       ASSERT_TRUE(task->is_correct(ex, ex.target)) << ex.source;
       ASSERT_FALSE(task->is_correct(ex, ex.target + " A1")) << ex.source;
       const auto space = ex.target.rfind(' ');
-      ASSERT_FALSE(task->is_correct(ex, space == std::string::npos ? "" : ex.target.substr(0, space)));
+      ASSERT_FALSE(
+          task->is_correct(ex, space == std::string::npos ? "" : ex.target.substr(0, space)));
     }
   }
   Example ex;
@@ -210,7 +210,8 @@ TEST(PcfgImport, ReadsSrcTgtPairs) {
   EXPECT_EQ(examples[1].length, 2);
   TextImportOptions test_split;
   test_split.split = "test";
-  const Dataset d = import_pcfg_pair((dir / "a.src").string(), (dir / "a.tgt").string(), test_split);
+  const Dataset d =
+      import_pcfg_pair((dir / "a.src").string(), (dir / "a.tgt").string(), test_split);
   EXPECT_EQ(d.test.size(), 2u);
   EXPECT_TRUE(d.train.empty());
   EXPECT_EQ(d.test[1].source, "reverse copy O14 O4 C12 J14 W3");

@@ -1,13 +1,12 @@
 // SCAN: grammar enumeration, interpreter, length split, checker, and the text importer.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
-
-#include <unistd.h>
 
 #include "tasks/scan.h"
 #include "tasks/text_import.h"
@@ -48,14 +47,15 @@ TEST(Scan, InterpreterSpotChecks) {
   EXPECT_EQ(scan_interpret("walk left twice after turn opposite right"),
             "Right Right Left Walk Left Walk");
   // The longest commands have 24 + 24 = 48 actions.
-  const std::string longest = scan_interpret("jump around left thrice and walk around right thrice");
+  const std::string longest =
+      scan_interpret("jump around left thrice and walk around right thrice");
   EXPECT_EQ(std::count(longest.begin(), longest.end(), ' ') + 1, 48);
 }
 
 TEST(Scan, InterpreterRejectsCommandsOutsideTheGrammar) {
-  for (const char* bad : {"", "fly", "turn", "walk and", "and walk", "walk left left",
-                          "walk twice twice", "walk and run and look", "walk opposite",
-                          "walk sideways left", "walk left right twice"}) {
+  for (const char* bad :
+       {"", "fly", "turn", "walk and", "and walk", "walk left left", "walk twice twice",
+        "walk and run and look", "walk opposite", "walk sideways left", "walk left right twice"}) {
     EXPECT_THROW(scan_interpret(bad), lengen::Error) << bad;
   }
   try {

@@ -15,9 +15,11 @@ using symbolic::Rng;
 using Seq = std::vector<std::string_view>;
 
 // Unary functions first, then binary; the order is that of the reference task definition.
+// clang-format off
 constexpr std::array<std::string_view, 10> kFunctions{
     "copy", "reverse", "shift", "echo", "swap_first_last", "repeat",
     "append", "prepend", "remove_first", "remove_second"};
+// clang-format on
 constexpr int kUnaryCount = 6;
 constexpr int kBinaryCount = 4;
 
@@ -65,7 +67,8 @@ class Evaluator {
     if (f < kUnaryCount) return apply_unary(f, expression(depth + 1), at);
     Seq first = expression(depth + 1);
     if (pos_ == words_.size() || words_[pos_] != ",")
-      error(pos_, fmt::format("expected ',' after the first argument of '{}' (word {})", word, at + 1));
+      error(pos_,
+            fmt::format("expected ',' after the first argument of '{}' (word {})", word, at + 1));
     ++pos_;
     Seq second = expression(depth + 1);
     return apply_binary(f, std::move(first), std::move(second), at);
@@ -95,8 +98,10 @@ class Evaluator {
         x.push_back(x.back());
         break;
       case 4:  // swap_first_last; on one symbol the reference code ([-1] + [1:-1] + [0]) doubles it
-        if (x.size() == 1) x.push_back(x.front());
-        else std::swap(x.front(), x.back());
+        if (x.size() == 1)
+          x.push_back(x.front());
+        else
+          std::swap(x.front(), x.back());
         break;
       default:  // repeat: the sequence twice
         check_size(x.size() * 2, at);
@@ -206,9 +211,11 @@ std::map<int, int64_t> scale_counts(const std::map<int, int64_t>& counts, int64_
     assigned += out[n];
     remainders.emplace_back(c * total % sum, n);
   }
-  std::sort(remainders.begin(), remainders.end(),
-            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
-  for (size_t k = 0; assigned < total; ++k, ++assigned) ++out[remainders[k % remainders.size()].second];
+  std::sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  for (size_t k = 0; assigned < total; ++k, ++assigned)
+    ++out[remainders[k % remainders.size()].second];
   return out;
 }
 
@@ -220,7 +227,8 @@ const std::vector<SplitSpec>& pcfg_splits() {
   static const std::vector<SplitSpec> splits{{"md_productivity", true}, {"productivity", false}};
   return splits;
 }
-constexpr double kValidationFraction = 0.1;  // of the training-length pool, as the reference builder
+// Validation = 10% of the training-length pool, as in the reference builder.
+constexpr double kValidationFraction = 0.1;
 // Nested `repeat`s make rare targets very long; the public data's longest target has 736
 // symbols, so longer samples are redrawn (this affects well under 1% of long programs).
 constexpr size_t kMaxTargetSymbols = 736;
@@ -236,8 +244,10 @@ class PcfgTask : public Task {
 
   Dataset generate(const std::string& split, const GenerateOptions& options) const override {
     const auto& all = pcfg_splits();
-    const auto spec = std::find_if(all.begin(), all.end(), [&](auto& s) { return s.name == split; });
-    if (spec == all.end()) fail("task pcfg has no split '{}' (valid: md_productivity, productivity)", split);
+    const auto spec =
+        std::find_if(all.begin(), all.end(), [&](auto& s) { return s.name == split; });
+    if (spec == all.end())
+      fail("task pcfg has no split '{}' (valid: md_productivity, productivity)", split);
     if (options.scratchpad.any()) fail("task pcfg has no scratchpad");
     if (options.train_size < 0 || options.test_size < 0) fail("task pcfg: negative dataset size");
 
@@ -245,9 +255,11 @@ class PcfgTask : public Task {
     // so the default 72,909 train examples come from a pool of 81,010.
     const auto& train_counts = pcfg_length_counts(false);
     const auto& test_counts = pcfg_length_counts(true);
-    const int64_t pool_size = options.train_size > 0 ? options.train_size + options.train_size / 9 : 0;
+    const int64_t pool_size =
+        options.train_size > 0 ? options.train_size + options.train_size / 9 : 0;
     const auto pool_plan = pool_size > 0 ? scale_counts(train_counts, pool_size) : train_counts;
-    const auto test_plan = options.test_size > 0 ? scale_counts(test_counts, options.test_size) : test_counts;
+    const auto test_plan =
+        options.test_size > 0 ? scale_counts(test_counts, options.test_size) : test_counts;
 
     const std::string prefix = spec->solve_prefix ? std::string(symbolic::kSolvePrefix) : "";
     Rng rng(options.seed);
@@ -328,17 +340,15 @@ std::string pcfg_sample_program(Rng& rng, int functions) {
 const std::map<int, int64_t>& pcfg_length_counts(bool test) {
   // Test: exact per-length counts of data/pcfgset/productivity/test.src (11,333).
   static const std::map<int, int64_t> test_counts{
-      {9, 3232}, {10, 2296}, {11, 1738}, {12, 1175}, {13, 811}, {14, 631}, {15, 411},
-      {16, 271}, {17, 225},  {18, 154},  {19, 103},  {20, 68},  {21, 67},  {22, 46},
-      {23, 34},  {24, 18},   {25, 28},   {26, 5},    {27, 6},   {28, 5},   {29, 2},
-      {30, 4},   {32, 2},    {35, 1}};
+      {9, 3232}, {10, 2296}, {11, 1738}, {12, 1175}, {13, 811}, {14, 631}, {15, 411}, {16, 271},
+      {17, 225}, {18, 154},  {19, 103},  {20, 68},   {21, 67},  {22, 46},  {23, 34},  {24, 18},
+      {25, 28},  {26, 5},    {27, 6},    {28, 5},    {29, 2},   {30, 4},   {32, 2},   {35, 1}};
   // Train: the public productivity/train.src was not available to us (only train.tgt, which
   // gives the total). productivity = pcfgset train + test pooled, so the distribution of 1..8
   // in the public pcfgset test+dev files (225, 1870, 2827, 2745, 1931, 1495, 967, 740 of
   // 14,581), scaled to the 81,010 training programs.
-  static const std::map<int, int64_t> train_counts{{1, 1424}, {2, 11835}, {3, 17892},
-                                                   {4, 17373}, {5, 12221}, {6, 9462},
-                                                   {7, 6120}, {8, 4683}};
+  static const std::map<int, int64_t> train_counts{{1, 1424},  {2, 11835}, {3, 17892}, {4, 17373},
+                                                   {5, 12221}, {6, 9462},  {7, 6120},  {8, 4683}};
   return test ? test_counts : train_counts;
 }
 

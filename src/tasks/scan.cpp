@@ -22,7 +22,8 @@ constexpr std::array<std::string_view, 2> kDirections{"left", "right"};
 // Parses a command word by word; `words` keeps the whole command for error messages.
 class Interpreter {
  public:
-  Interpreter(const std::string& command) : command_(command), words_(symbolic::split_words(command)) {}
+  explicit Interpreter(const std::string& command)
+      : command_(command), words_(symbolic::split_words(command)) {}
 
   std::vector<int> run() {
     if (words_.empty()) fail("SCAN command '{}' is empty", command_);
@@ -130,8 +131,10 @@ class ScanTask : public Task {
 
   Dataset generate(const std::string& split, const GenerateOptions& options) const override {
     const auto& all = scan_splits();
-    const auto spec = std::find_if(all.begin(), all.end(), [&](auto& s) { return s.name == split; });
-    if (spec == all.end()) fail("task scan has no split '{}' (valid: mdlen_tr25_ts48, len_tr25_ts48)", split);
+    const auto spec =
+        std::find_if(all.begin(), all.end(), [&](auto& s) { return s.name == split; });
+    if (spec == all.end())
+      fail("task scan has no split '{}' (valid: mdlen_tr25_ts48, len_tr25_ts48)", split);
     if (options.scratchpad.any()) fail("task scan has no scratchpad");
 
     Dataset data;

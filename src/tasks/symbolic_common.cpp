@@ -25,11 +25,12 @@ bool same_words(std::string_view gold, std::string_view prediction) {
   return split_words(gold) == split_words(prediction);
 }
 
-void carve_validation(std::vector<Example>& pool, std::vector<Example>& validation,
-                      double fraction, Rng& rng) {
+void carve_validation(std::vector<Example>& pool, std::vector<Example>& validation, double fraction,
+                      Rng& rng) {
   shuffle(pool, rng);
   // The epsilon keeps e.g. 81010 * 0.1 at 8101 whatever the rounding of 0.1.
-  const auto count = static_cast<size_t>(std::floor(static_cast<double>(pool.size()) * fraction + 1e-9));
+  const auto count =
+      static_cast<size_t>(std::floor(static_cast<double>(pool.size()) * fraction + 1e-9));
   validation.insert(validation.end(), std::make_move_iterator(pool.begin()),
                     std::make_move_iterator(pool.begin() + static_cast<std::ptrdiff_t>(count)));
   pool.erase(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(count));

@@ -61,7 +61,7 @@ bool same_words(std::string_view gold, std::string_view prediction);
 
 // Shuffles `pool` with `rng` and moves its first floor(size * fraction) examples to
 // `validation` (as the reference builders do: shuffle, then take len // 10).
-void carve_validation(std::vector<Example>& pool, std::vector<Example>& validation,
-                      double fraction, Rng& rng);
+void carve_validation(std::vector<Example>& pool, std::vector<Example>& validation, double fraction,
+                      Rng& rng);
 
 }  // namespace lengen::tasks::symbolic

@@ -39,8 +39,8 @@ std::string trimmed(std::string_view text) {
 }
 
 // SCAN's raw action names, in the order of scan_action_words().
-constexpr std::array<std::string_view, 6> kRawActions{"I_WALK", "I_RUN", "I_JUMP",
-                                                     "I_LOOK", "I_TURN_LEFT", "I_TURN_RIGHT"};
+constexpr std::array<std::string_view, 6> kRawActions{"I_WALK", "I_RUN",       "I_JUMP",
+                                                      "I_LOOK", "I_TURN_LEFT", "I_TURN_RIGHT"};
 
 Example make_example(std::string source, std::string target, int length,
                      const TextImportOptions& options) {
@@ -92,8 +92,10 @@ std::vector<Example> read_scan_file(const std::string& path, const TextImportOpt
     for (std::string_view raw : symbolic::split_words(line.substr(out + 5))) {
       const auto it = std::find(kRawActions.begin(), kRawActions.end(), raw);
       if (it == kRawActions.end())
-        fail("{}:{}: unknown action '{}' (expected I_WALK, I_RUN, I_JUMP, I_LOOK, I_TURN_LEFT or "
-             "I_TURN_RIGHT)", path, i + 1, raw);
+        fail(
+            "{}:{}: unknown action '{}' (expected I_WALK, I_RUN, I_JUMP, I_LOOK, I_TURN_LEFT or "
+            "I_TURN_RIGHT)",
+            path, i + 1, raw);
       const std::string& word = scan_action_words()[static_cast<size_t>(it - kRawActions.begin())];
       if (length++ > 0) target += ' ', words += ' ';
       target += options.raw_actions ? std::string(raw) : word;
@@ -143,8 +145,8 @@ std::vector<Example> read_pcfg_pair(const std::string& src_path, const std::stri
         fail("{}:{}: {}", src_path, i + 1, e.what());
       }
       if (expected != target)
-        fail("{}:{}: target differs from the evaluation of {}:{} ({})", tgt_path, i + 1,
-             src_path, i + 1, expected);
+        fail("{}:{}: target differs from the evaluation of {}:{} ({})", tgt_path, i + 1, src_path,
+             i + 1, expected);
     }
     examples.push_back(make_example(std::move(program), std::move(target), n, options));
   }
