@@ -172,6 +172,11 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
     if (eval_now && step < total) run_eval(step);
     if ((run.train.checkpoint_every > 0 && step % run.train.checkpoint_every == 0) || step == total)
       save_training_checkpoint(ckpt, *model, opt, config, step);
+    if (run.stop_at_step > 0 && step >= run.stop_at_step && step < total) {
+      save_training_checkpoint(ckpt, *model, opt, config, step);
+      if (model_out) *model_out = std::move(model);
+      return result;
+    }
   }
   if (!run.quiet && tty) fmt::print(stderr, "\n");
   run_eval(step);

@@ -25,6 +25,8 @@ struct TrainingRun {
   // steps and at the end.
   std::function<nlohmann::json(Transformer&)> evaluate;
   bool quiet = false;
+  // Stop (after checkpointing) once this step is reached, as if interrupted; 0 = run to the end.
+  int64_t stop_at_step = 0;
 };
 
 struct TrainResult {
