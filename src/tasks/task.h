@@ -67,6 +67,12 @@ class Task {
                                            const std::string& prediction) const {
     return {};
   }
+  // One line about a split (length ranges, variant) for `lengen data list`.
+  virtual std::string split_description(const std::string& split) const { return {}; }
+  // The task's symbol words for `split` (digits, sort symbols, ...). They join the vocabulary
+  // built at generation time, so that a symbol that happens to be absent from a small sample
+  // is still known at evaluation.
+  virtual std::vector<std::string> alphabet(const std::string& split) const { return {}; }
 };
 
 // Registry: every task by name; unknown names throw lengen::Error listing the valid ones.

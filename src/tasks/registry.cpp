@@ -1,0 +1,47 @@
+// The task registry: every built-in task by its CLI name.
+#include <functional>
+#include <map>
+
+#include "tasks/builtin_tasks.h"
+#include "tasks/task_util.h"
+#include "util/error.h"
+
+namespace lengen::tasks {
+
+namespace {
+using Factory = std::function<std::unique_ptr<Task>()>;
+
+const std::map<std::string, Factory>& registry() {
+  static const std::map<std::string, Factory> tasks{
+      {"addition", make_addition_task},
+      {"sum", make_sum_task},
+      {"parity", make_parity_task},
+      {"poly", make_poly_task},
+      {"sort", make_sort_task},
+      {"lego", make_lego_task},
+      {"copy", make_copy_task},
+      {"reverse", make_reverse_task},
+      // ---- SCAN and PCFG SET: added by the scan/pcfg branch -----------------------------
+      // {"scan", make_scan_task},
+      // {"pcfg", make_pcfg_task},
+      // (factories declared in builtin_tasks.h, defined in scan.cpp / pcfg.cpp)
+      // ------------------------------------------------------------------------------------
+  };
+  return tasks;
+}
+}  // namespace
+
+std::vector<std::string> task_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : registry()) names.push_back(name);
+  return names;
+}
+
+std::unique_ptr<Task> make_task(const std::string& name) {
+  auto it = registry().find(name);
+  if (it == registry().end())
+    fail("unknown task '{}'; valid tasks: {}", name, join(task_names(), ", "));
+  return it->second();
+}
+
+}  // namespace lengen::tasks

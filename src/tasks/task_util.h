@@ -1,0 +1,98 @@
+// Shared machinery of the synthetic tasks: number/list formatting, answer parsing, and
+// LengthSplitTask, the base class that turns "sample k examples of length bin b" into the
+// train/validation/test splits of SPEC section 3 (sizes, even spreading over length bins,
+// train/test source disjointness, deterministic seeding, shuffling).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "tasks/rng.h"
+#include "tasks/scratchpad.h"
+#include "tasks/task.h"
+
+namespace lengen::tasks {
+
+// ---- formatting -------------------------------------------------------------------------
+// Digits separated by spaces, the sign as its own word: -12 -> "- 1 2" (the paper's
+// number_to_string).
+std::string spaced_digits(int64_t value);
+std::string join(const std::vector<std::string>& items, std::string_view sep);
+// "[ a, b, c ]" ("[ ]" when empty).
+std::string bracket_list(const std::vector<std::string>& items);
+// Python's % for a positive modulus: the result is never negative.
+int64_t floor_mod(int64_t value, int64_t modulus);
+
+// ---- answer parsing (on normalized words) ------------------------------------------------
+// Index just past the last occurrence of `phrase` in `words`, or nullopt.
+std::optional<size_t> after_last(const std::vector<std::string>& words,
+                                 const std::vector<std::string>& phrase);
+// "The answer is <-?digits> ." -> canonical integer text ("-12", "0"; leading zeros dropped,
+// digit words concatenated as the paper does), or nullopt when the pattern is absent.
+std::optional<std::string> parse_number_answer(const std::string& final_output);
+// "The answer is <words> ." -> the words up to the last ".", lower-cased (parity, LEGO).
+std::optional<std::string> parse_word_answer(const std::string& final_output);
+// "The sorted list is [ e1, e2 ] ." -> the elements, each its words joined by spaces.
+std::optional<std::vector<std::string>> parse_list_answer(const std::string& final_output);
+
+// ---- splits ------------------------------------------------------------------------------
+// One length bin. `a`, `b` are extra coordinates for tasks binned on more than the length
+// (addition: the two operands' digit counts); 0 elsewhere.
+struct Bin {
+  int length = 0;
+  int a = 0, b = 0;
+};
+
+struct SplitDef {
+  std::string name;
+  std::vector<Bin> train_bins, test_bins;
+  int variant = 0;          // task-specific switch (sort kind, LEGO permuted, copy variant)
+  std::string description;  // one line for `lengen data list`
+};
+
+// Bins for every length in [lo, hi].
+std::vector<Bin> length_bins(int lo, int hi);
+// `total` spread over `bins` as evenly as possible: the first total % bins get one more.
+std::vector<int64_t> spread_evenly(int64_t total, size_t bins);
+
+// What one call of sample_bin must produce.
+struct BinRequest {
+  const SplitDef& split;
+  const Bin& bin;
+  int64_t count;          // number of examples to return
+  bool test;              // drawing for the test split
+  int64_t train_bin_size; // train+validation examples per train bin (largest), for pools
+  const ScratchpadFlags& flags;
+};
+
+class LengthSplitTask : public Task {
+ public:
+  static constexpr int64_t kDefaultTrain = 100000;
+  static constexpr int64_t kDefaultTest = 10000;
+
+  std::vector<std::string> splits() const override;
+  std::string split_description(const std::string& split) const override;
+  Dataset generate(const std::string& split, const GenerateOptions& options) const override;
+  ScratchpadScore score_scratchpad(const Example& gold, const std::string& prediction) const override;
+
+  // The split's definition; throws lengen::Error naming the valid splits.
+  const SplitDef& split_def(const std::string& split) const;
+
+ protected:
+  virtual const std::vector<SplitDef>& split_defs() const = 0;
+  // Exactly `req.count` examples of bin `req.bin`, with scratchpads when req.flags.any().
+  virtual std::vector<Example> sample_bin(Rng& rng, const BinRequest& req) const = 0;
+  // Whether the scratchpad has intermediate variables (sort and LEGO have none).
+  virtual bool scratchpad_has_variables() const { return true; }
+  // Sets length/category and renders the scratchpad: the common tail of every sampler.
+  static Example make_example(std::string source, std::string target, int length,
+                              const std::vector<ScratchpadStep>* steps,
+                              const ScratchpadFlags& flags);
+};
+
+}  // namespace lengen::tasks
