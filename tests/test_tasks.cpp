@@ -93,11 +93,12 @@ std::string error_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST(Registry, KnowsAllTasksAndRejectsUnknownNames) {
-  for (const char* t : {"addition", "sum", "parity", "poly", "sort", "lego", "copy", "reverse"})
+  for (const char* t : {"addition", "sum", "parity", "poly", "sort", "lego", "copy", "reverse",
+                        "scan", "pcfg"})
     EXPECT_EQ(make_task(t)->name(), t);
   const auto msg = error_of([] { make_task("additon"); });
   EXPECT_NE(msg.find("'additon'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("addition, copy, lego, parity, poly, reverse, sort, sum"), std::string::npos)
+  EXPECT_NE(msg.find("addition, copy, lego, parity, pcfg, poly, reverse, scan, sort, sum"), std::string::npos)
       << msg;
 }
 
@@ -252,7 +253,9 @@ TEST(Tasks, DefaultSizesAndCountsPerLength) {
     }
     for (int n = c.test_lo; n <= c.test_hi; ++n)
       EXPECT_EQ(test[n], want_test[static_cast<size_t>(n - c.test_lo)]) << n;
-    if (c.task == "copy") EXPECT_EQ(test[c.test_lo], 500);  // 500 test examples per length
+    if (c.task == "copy") {
+      EXPECT_EQ(test[c.test_lo], 500);
+    }  // 500 test examples per length
     if (c.split == "rsc_tr20_ts40") {
       // Train and validation never repeat an example of the repeat-one-token variant.
       std::unordered_set<std::string> seen;

@@ -14,7 +14,7 @@ std::unique_ptr<Task> make_sort_task();        // sort.cpp (single-token and mul
 std::unique_ptr<Task> make_lego_task();        // lego.cpp (and _perm)
 std::unique_ptr<Task> make_copy_task();        // copy_reverse.cpp
 std::unique_ptr<Task> make_reverse_task();     // copy_reverse.cpp
-std::unique_ptr<Task> make_scan_task();        // scan.cpp (other branch)
-std::unique_ptr<Task> make_pcfg_task();        // pcfg.cpp (other branch)
+std::unique_ptr<Task> make_scan_task();        // scan.cpp
+std::unique_ptr<Task> make_pcfg_task();        // pcfg.cpp
 
 }  // namespace lengen::tasks

@@ -236,6 +236,10 @@ constexpr size_t kMaxTargetSymbols = 736;
 class PcfgTask : public Task {
  public:
   std::string name() const override { return "pcfg"; }
+  std::string split_description(const std::string& split) const override {
+    return split == "md_productivity" ? "1..8 functions -> 9..35 functions, 'Solve:' prefix"
+                                      : "1..8 functions -> 9..35 functions";
+  }
   std::vector<std::string> splits() const override {
     std::vector<std::string> names;
     for (const auto& s : pcfg_splits()) names.push_back(s.name);

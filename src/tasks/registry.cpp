@@ -21,11 +21,8 @@ const std::map<std::string, Factory>& registry() {
       {"lego", make_lego_task},
       {"copy", make_copy_task},
       {"reverse", make_reverse_task},
-      // ---- SCAN and PCFG SET: added by the scan/pcfg branch -----------------------------
-      // {"scan", make_scan_task},
-      // {"pcfg", make_pcfg_task},
-      // (factories declared in builtin_tasks.h, defined in scan.cpp / pcfg.cpp)
-      // ------------------------------------------------------------------------------------
+      {"scan", make_scan_task},
+      {"pcfg", make_pcfg_task},
   };
   return tasks;
 }

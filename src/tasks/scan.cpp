@@ -123,6 +123,10 @@ constexpr double kValidationFraction = 0.1;
 class ScanTask : public Task {
  public:
   std::string name() const override { return "scan"; }
+  std::string split_description(const std::string& split) const override {
+    return split == "mdlen_tr25_ts48" ? "<= 25 actions -> 26..48 actions, 'Solve:' prefix"
+                                      : "<= 25 actions -> 26..48 actions";
+  }
   std::vector<std::string> splits() const override {
     std::vector<std::string> names;
     for (const auto& s : scan_splits()) names.push_back(s.name);
