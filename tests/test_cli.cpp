@@ -1,0 +1,142 @@
+// The lengen executable end to end: init, score, train-lm (with kill -9 and resume), errors.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "util/rng.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout + stderr
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(LENGEN_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string temp_dir(const std::string& name) {
+  const auto p = fs::temp_directory_path() / ("lengen_cli_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+TEST(Cli, InitThenScoreGivesNormalisedLogProbs) {
+  const std::string dir = temp_dir("score");
+  Result r = run("init --preset tiny --set pe.type=t5_bias --set vocab_size=20 --out " + dir + "/m");
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run("score --checkpoint " + dir + "/m --tokens 3,17,5,9");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["logprobs"].size(), 3u);
+  for (const auto& lp : j["logprobs"]) EXPECT_LT(lp.get<double>(), 0.0);
+  // Several sequences from a file; the first matches the single-sequence call.
+  std::ofstream(dir + "/seqs.txt") << "3 17 5 9\n1,2\n\n4 4 4 4 4 4\n";
+  Result many = run("score --checkpoint " + dir + "/m --tokens-file " + dir + "/seqs.txt");
+  ASSERT_EQ(many.code, 0) << many.out;
+  const auto jm = nlohmann::json::parse(many.out);
+  ASSERT_EQ(jm.size(), 3u);
+  // Same values up to fp32 rounding (the padded batch changes the GEMM shapes).
+  for (size_t t = 0; t < 3; ++t)
+    EXPECT_NEAR(jm[0]["logprobs"][t].get<double>(), j["logprobs"][t].get<double>(), 1e-5);
+  fs::remove_all(dir);
+}
+
+TEST(Cli, BadInputGivesAClearErrorAndExitCodeOne) {
+  const std::string dir = temp_dir("errors");
+  Result r = run("init --preset tiny --set pe.type=rope --out " + dir + "/m");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("allowed values: abs_learned"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir + "/m"));
+  ASSERT_EQ(run("init --preset tiny --set vocab_size=10 --out " + dir + "/m").code, 0);
+  r = run("score --checkpoint " + dir + "/m --tokens 3,99");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("outside the vocabulary"), std::string::npos) << r.out;
+  r = run("score --checkpoint " + dir + "/m --tokens 3,x");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("column 3"), std::string::npos) << r.out;
+  std::ofstream(dir + "/bad.json") << "{\"model\": {\"d_model\": 16,}}";
+  r = run("init --config " + dir + "/bad.json --out " + dir + "/m2");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("bad.json: invalid JSON"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+// Train on a token file; kill -9 the process while it runs; rerun the same command: the final
+// checkpoint is byte-identical to an uninterrupted run's.
+TEST(Cli, TrainLmKilledAndResumedEqualsUninterrupted) {
+  const std::string dir = temp_dir("kill");
+  {
+    std::ofstream tokens(dir + "/tokens.txt");
+    lengen::Rng rng(5);
+    for (int i = 0; i < 4000; ++i) tokens << (i % 7 == 0 ? 1 : 2 + rng.below(10)) << (i % 50 == 49 ? "\n" : " ");
+    std::ofstream(dir + "/config.json") << R"({
+      "model": {"family": "llama", "vocab_size": 12, "d_model": 32, "n_layers": 2, "n_heads": 2,
+                "d_head": 16, "d_ff": 64, "pe": {"type": "rotary"}},
+      "train": {"steps": 1500, "batch_size": 4, "seq_len": 32, "lr": 0.003, "checkpoint_every": 10,
+                "log_every": 10, "warmup_steps": 20, "weight_decay": 0.01}
+    })";
+  }
+  const std::string args = "train-lm --threads 1 --config " + dir + "/config.json --tokens " + dir + "/tokens.txt --out ";
+  ASSERT_EQ(run(args + dir + "/straight").code, 0);
+
+  // Start the same run, kill -9 it once it has written a checkpoint, then resume.
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = std::string(LENGEN_BINARY) + " " + args + dir + "/killed >/dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(dir + "/killed/checkpoint") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const bool was_killed = WIFSIGNALED(status);
+  const Result resumed = run(args + dir + "/killed");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  // The kill must land mid-run (the run takes seconds; a checkpoint appears every 10 steps).
+  ASSERT_TRUE(was_killed) << "the training process ended before it could be killed";
+  EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
+  EXPECT_EQ(lengen::io::read_file(dir + "/straight/checkpoint/model.safetensors"),
+            lengen::io::read_file(dir + "/killed/checkpoint/model.safetensors"));
+  EXPECT_EQ(lengen::io::read_file(dir + "/straight/checkpoint/optimizer.safetensors"),
+            lengen::io::read_file(dir + "/killed/checkpoint/optimizer.safetensors"));
+  // The metrics log has each step once, in order, even after the resume.
+  std::ifstream metrics(dir + "/killed/metrics.jsonl");
+  std::string line;
+  int64_t last = 0;
+  while (std::getline(metrics, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains("eval")) continue;
+    EXPECT_GT(j["step"].get<int64_t>(), last);
+    last = j["step"];
+  }
+  EXPECT_EQ(last, 1500);
+  fs::remove_all(dir);
+}
+
+}  // namespace
