@@ -21,6 +21,13 @@ bool looks_numeric(const std::string& s) {
   return end == s.c_str() + s.size() || (end != s.c_str() && s.substr(end - s.c_str()) == "%");
 }
 
+void check_row_lengths(const Table& t) {
+  for (size_t r = 0; r < t.rows.size(); ++r)
+    if (t.rows[r].size() > t.header.size())
+      fail("table row {} has {} cells but the header has {} columns", r + 1, t.rows[r].size(),
+           t.header.size());
+}
+
 // The table with every row padded to the header's width, cells passed through `escape`.
 struct Grid {
   std::vector<std::vector<std::string>> cells;  // cells[0] is the header
@@ -30,28 +37,28 @@ struct Grid {
 
 template <typename Escape>
 Grid make_grid(const Table& t, Escape escape) {
+  check_row_lengths(t);
   const size_t ncol = t.header.size();
   Grid g;
   g.cells.reserve(t.rows.size() + 1);
   g.cells.push_back({});
   for (const auto& h : t.header) g.cells.back().push_back(escape(h));
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    if (t.rows[r].size() > ncol)
-      fail("table row {} has {} cells but the header has {} columns", r + 1, t.rows[r].size(),
-           ncol);
+  for (const auto& cells : t.rows) {
     std::vector<std::string> row;
-    for (const auto& c : t.rows[r]) row.push_back(escape(c));
+    for (const auto& c : cells) row.push_back(escape(c));
     row.resize(ncol);
     g.cells.push_back(std::move(row));
   }
   g.width.assign(ncol, 0);
-  g.right.assign(ncol, !t.rows.empty());
+  std::vector<int> numbers(ncol, 0), words(ncol, 0);  // body cells per column
   for (size_t r = 0; r < g.cells.size(); ++r)
     for (size_t c = 0; c < ncol; ++c) {
       const std::string& cell = g.cells[r][c];
       g.width[c] = std::max(g.width[c], display_width(cell));
-      if (r > 0 && !(looks_numeric(cell) || cell.empty() || cell == "n/a")) g.right[c] = false;
+      if (r == 0 || cell.empty() || cell == "n/a") continue;
+      ++(looks_numeric(cell) ? numbers : words)[c];
     }
+  for (size_t c = 0; c < ncol; ++c) g.right.push_back(numbers[c] > 0 && words[c] == 0);
   return g;
 }
 
@@ -110,14 +117,9 @@ std::string to_csv(const Table& t) {
     }
     return out + "\n";
   };
-  const size_t ncol = t.header.size();
-  std::string out = line(t.header, ncol);
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    if (t.rows[r].size() > ncol)
-      fail("table row {} has {} cells but the header has {} columns", r + 1, t.rows[r].size(),
-           ncol);
-    out += line(t.rows[r], ncol);
-  }
+  check_row_lengths(t);
+  std::string out = line(t.header, t.header.size());
+  for (const auto& row : t.rows) out += line(row, t.header.size());
   return out;
 }
 

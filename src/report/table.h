@@ -10,8 +10,9 @@ struct Table {
   std::vector<std::vector<std::string>> rows;  // shorter rows are padded with empty cells
 };
 
-// Columns are padded to a common width; columns whose body cells are all numbers (e.g. "95.3",
-// "-1e-3", "n/a" aside) are right-aligned. A row longer than the header is a lengen::Error.
+// Columns are padded to a common width. Numeric columns (body cells are numbers such as "95.3",
+// "-1e-3" or "12%", apart from empty and "n/a" cells) are right-aligned. A row longer than the
+// header is a lengen::Error.
 std::string to_markdown(const Table& t);  // GitHub-flavoured; '|' in cells is escaped
 std::string to_csv(const Table& t);       // RFC 4180 quoting, "\n" line ends
 std::string to_text(const Table& t);      // header, dashed rule, rows; no trailing blanks
