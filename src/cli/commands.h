@@ -8,6 +8,7 @@ namespace lengen::cli {
 void register_model_commands(CLI::App& app);  // init, score          (cmd_model.cpp)
 void register_train_commands(CLI::App& app);  // train-lm, demo       (cmd_train.cpp)
 void register_data_commands(CLI::App& app);   // data make, data show (cmd_data.cpp)
+void register_bench_commands(CLI::App& app);  // bench train          (cmd_bench.cpp)
 
 // Sets the OpenMP (and so the OpenMP-built BLAS) thread count; 0 keeps the default.
 void apply_thread_count(int threads);

@@ -10,7 +10,7 @@ namespace lengen {
 struct DemoOptions {
   std::vector<std::string> encodings = {"nope", "abs_sin", "t5_bias", "alibi", "rotary"};
   std::string preset = "tiny";
-  int steps = 300, batch_size = 32, train_max = 8, test_max = 16, eval_per_length = 32;
+  int steps = 1500, batch_size = 32, train_max = 8, test_max = 16, eval_per_length = 32;
   float lr = 1e-3f;
   uint64_t seed = 0;
   std::string out = "runs/demo";
