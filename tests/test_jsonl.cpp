@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "io/atomic_file.h"
+
 #include "data/jsonl.h"
 #include "tasks/task.h"
 #include "util/error.h"
@@ -53,7 +55,7 @@ bool same(const Example& a, const Example& b) {
 int run_cli(const std::string& args, std::string& out, const TempDir& tmp) {
   const auto log = tmp.file("cli.log");
   const int rc = std::system((std::string(LENGEN_BINARY) + " " + args + " > " + log + " 2>&1").c_str());
-  out = data::read_file(log);
+  out = io::read_file(log);
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
@@ -70,7 +72,7 @@ TEST(Jsonl, RoundTrip) {
   ASSERT_EQ(back.size(), 2u);
   EXPECT_TRUE(same(back[0], a));
   EXPECT_TRUE(same(back[1], b));
-  const auto text = data::read_file(tmp.file("s.jsonl"));
+  const auto text = io::read_file(tmp.file("s.jsonl"));
   EXPECT_EQ(text.substr(0, text.find('\n')),
             R"({"category":"1","length":1,"source":"Compute 1 + 2 ?","target":"The answer is 3."})");
 }

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "cli/commands.h"
+#include "pipeline/make_dataset.h"
 #include "data/jsonl.h"
 #include "tasks/task.h"
 #include "tasks/task_util.h"
@@ -24,38 +25,15 @@ struct MakeOptions {
 };
 
 void run_make(const MakeOptions& o) {
-  const auto task = tasks::make_task(o.task);
-  std::string split = o.split;
-  const auto splits = task->splits();
-  if (split.empty()) {
-    if (splits.size() != 1)
-      fail("task {} has several splits; choose one with --split: {}", o.task,
-           tasks::join(splits, ", "));
-    split = splits.front();
-  }
-  tasks::GenerateOptions g;
-  g.seed = o.seed;
-  g.train_size = o.train_size;
-  g.test_size = o.test_size;
-  if (!o.scratchpad.empty()) g.scratchpad = tasks::ScratchpadFlags::parse(o.scratchpad);
-
   const auto t0 = std::chrono::steady_clock::now();
-  const tasks::Dataset data = task->generate(split, g);
-  const auto vocab = data::Vocabulary::build(data::dataset_texts(data), task->alphabet(split));
-  data::DatasetInfo info;
-  info.task = o.task;
-  info.split = split;
-  info.seed = o.seed;
-  info.scratchpad = g.scratchpad.any() ? g.scratchpad.name() : "";
-  info.train = static_cast<int64_t>(data.train.size());
-  info.validation = static_cast<int64_t>(data.validation.size());
-  info.test = static_cast<int64_t>(data.test.size());
-  data::save_dataset_dir(o.out, data, vocab, info);
+  const data::DatasetInfo info = make_dataset_dir(
+      {o.task, o.split, o.scratchpad, o.seed, o.train_size, o.test_size}, o.out);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto vocab = data::Vocabulary::load(o.out + "/vocab.json");
   fmt::print("{} / {}{}: train {}, validation {}, test {}; vocabulary {} words -> {} ({:.2f} s)\n",
-             o.task, split, info.scratchpad.empty() ? "" : " / " + info.scratchpad, info.train,
-             info.validation, info.test, vocab.size(), o.out, secs);
+             o.task, info.split, info.scratchpad.empty() ? "" : " / " + info.scratchpad,
+             info.train, info.validation, info.test, vocab.size(), o.out, secs);
 }
 
 void run_list() {

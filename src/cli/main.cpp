@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   lengen::cli::register_model_commands(app);
   lengen::cli::register_train_commands(app);
   lengen::cli::register_data_commands(app);
+  lengen::cli::register_pipeline_commands(app);
   lengen::cli::register_bench_commands(app);
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "data/jsonl.h"
 
+#include "io/atomic_file.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,15 +12,6 @@
 namespace fs = std::filesystem;
 
 namespace lengen::data {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open '{}' for reading", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail("error while reading '{}'", path);
-  return ss.str();
-}
 
 static std::string tmp_name(const std::string& path) { return path + ".tmp"; }
 
@@ -42,11 +35,6 @@ static void commit_tmp(const std::string& path) {
   std::error_code ec;
   fs::rename(tmp_name(path), path, ec);
   if (ec) fail("cannot rename '{}' to '{}': {}", tmp_name(path), path, ec.message());
-}
-
-void write_file_atomic(const std::string& path, const std::string& contents) {
-  write_tmp(path, contents);
-  commit_tmp(path);
 }
 
 nlohmann::json example_to_json(const tasks::Example& e) {
@@ -118,7 +106,7 @@ std::string examples_to_jsonl(const std::vector<tasks::Example>& examples) {
 }
 
 void write_jsonl(const std::string& path, const std::vector<tasks::Example>& examples) {
-  write_file_atomic(path, examples_to_jsonl(examples));
+  io::write_file_atomic(path, examples_to_jsonl(examples));
 }
 
 std::vector<tasks::Example> read_jsonl(const std::string& path) {
@@ -237,7 +225,7 @@ LoadedDataset load_dataset_dir(const std::string& dir) {
   if (fs::exists(info_path)) {
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(read_file(info_path));
+      j = nlohmann::json::parse(io::read_file(info_path));
     } catch (const nlohmann::json::exception& e) {
       fail("{}: not valid JSON: {}", info_path, e.what());
     }

@@ -22,10 +22,6 @@ inline const std::vector<std::string>& split_names() {
   return names;
 }
 
-// Whole-file helpers. write_file_atomic writes `path.tmp` and renames it over `path`.
-std::string read_file(const std::string& path);
-void write_file_atomic(const std::string& path, const std::string& contents);
-
 nlohmann::json example_to_json(const tasks::Example& example);
 // `where` is the "file:line" prefix used in error messages.
 tasks::Example example_from_json(const nlohmann::json& j, const std::string& where);

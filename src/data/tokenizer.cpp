@@ -1,5 +1,7 @@
 #include "data/tokenizer.h"
 
+#include "io/atomic_file.h"
+
 #include <algorithm>
 #include <fstream>
 #include <set>
@@ -178,10 +180,10 @@ Vocabulary Vocabulary::from_json_string(const std::string& text, const std::stri
   return v;
 }
 
-void Vocabulary::save(const std::string& path) const { write_file_atomic(path, to_json_string()); }
+void Vocabulary::save(const std::string& path) const { io::write_file_atomic(path, to_json_string()); }
 
 Vocabulary Vocabulary::load(const std::string& path) {
-  return from_json_string(read_file(path), path);
+  return from_json_string(io::read_file(path), path);
 }
 
 }  // namespace lengen::data

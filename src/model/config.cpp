@@ -102,6 +102,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
     else if (k == "dropout") c.dropout = get_float(v, k, where);
     else if (k == "init") c.init = parse_enum(v, k, where, kInits);
     else if (k == "init_std") c.init_std = get_float(v, k, where);
+    else if (k == "embed_init_std") c.embed_init_std = get_float(v, k, where);
     else if (k == "pe") {
       if (v.is_string()) c.pe = {{"type", v}};
       else if (v.is_object()) c.pe = v;
@@ -109,7 +110,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& w
     } else {
       fail("{}: unknown key '{}'; allowed keys: family, vocab_size, d_model, n_layers, n_heads, "
            "d_head, d_ff, norm, norm_eps, ffn, qk_scale, tie_embeddings, output_scale, dropout, "
-           "init, init_std, pe",
+           "init, init_std, embed_init_std, pe",
            where, k);
     }
   }
@@ -134,6 +135,7 @@ nlohmann::json ModelConfig::to_json() const {
           {"dropout", dropout},
           {"init", enum_name(init, kInits)},
           {"init_std", init_std},
+          {"embed_init_std", embed_init_std},
           {"pe", pe}};
 }
 
@@ -150,6 +152,7 @@ void ModelConfig::validate(const std::string& where) const {
   if (!(norm_eps > 0)) fail("{}: key 'norm_eps' must be > 0", where);
   if (!(dropout >= 0 && dropout < 1)) fail("{}: key 'dropout' must be in [0, 1)", where);
   if (!(init_std > 0)) fail("{}: key 'init_std' must be > 0", where);
+  if (!(embed_init_std >= 0)) fail("{}: key 'embed_init_std' must be >= 0 (0 = family default)", where);
   if (output_scale && !tie_embeddings)
     fail("{}: key 'output_scale' (logits scaled by d_model^-0.5) needs tie_embeddings = true",
          where);

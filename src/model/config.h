@@ -28,6 +28,9 @@ struct ModelConfig {
   float dropout = 0.0f;
   InitKind init = InitKind::T5;
   float init_std = 0.02f;  // for init = normal
+  // Standard deviation of the token embedding; 0 = the family's (t5: 1, others: init_std).
+  // Absolute encodings add vectors of norm ~sqrt(D/2): embeddings of std 1 keep them comparable.
+  float embed_init_std = 0.0f;
   // The positional encoding: {"type": "...", ...its own keys}. Parsed by the encoding itself.
   nlohmann::json pe = {{"type", "nope"}};
 

@@ -98,7 +98,7 @@ void Transformer::build_layout() {
   const bool t5 = cfg_.init == InitKind::T5;
   const float s = cfg_.init_std;
   // SPEC 1.1: embedding N(0,1); q N(0,(D dh)^-1/2); k, v, o, wi N(0, D^-1/2); wo N(0, F^-1/2).
-  const float std_embed = t5 ? 1.0f : s;
+  const float std_embed = cfg_.embed_init_std > 0 ? cfg_.embed_init_std : t5 ? 1.0f : s;
   const float std_q = t5 ? float(std::pow(double(D) * cfg_.d_head, -0.5)) : s;
   const float std_d = t5 ? float(std::pow(double(D), -0.5)) : s;
   const float std_f = t5 ? float(std::pow(double(F), -0.5)) : s;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -32,22 +33,33 @@ nlohmann::json resolved_config(const TrainingRun& run) {
   return j;
 }
 
-void save_training_checkpoint(const std::string& dir, const Transformer& model, AdamW& opt,
-                              const nlohmann::json& config, int64_t step) {
+struct BestSoFar {
+  double score = -1;
+  int64_t step = 0;
+};
+
+void save_training_checkpoint(const TrainingRun& run, const std::string& dir,
+                              const Transformer& model, AdamW& opt, const nlohmann::json& config,
+                              int64_t step, const BestSoFar& best) {
   write_directory_atomic(dir, [&](const std::string& tmp) {
     write_model_files(tmp, model, config);
+    if (run.write_extra_files) run.write_extra_files(tmp);
     std::vector<io::TensorToWrite> state;
     for (const auto& t : model.layout().tensors()) {
       state.push_back({"exp_avg." + t.name, t.shape, opt.exp_avg().data() + t.offset});
       state.push_back({"exp_avg_sq." + t.name, t.shape, opt.exp_avg_sq().data() + t.offset});
     }
     io::save_safetensors(tmp + "/optimizer.safetensors", state);
-    nlohmann::json s = {{"step", step}, {"optimizer_steps", opt.steps_taken()}};
+    nlohmann::json s = {{"step", step},
+                        {"optimizer_steps", opt.steps_taken()},
+                        {"best_score", best.score},
+                        {"best_step", best.step}};
     io::write_file_atomic(tmp + "/trainer_state.json", s.dump(2) + "\n");
   });
 }
 
-int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, AdamW& opt) {
+int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, AdamW& opt,
+                                 BestSoFar& best) {
   const std::string dir = resolve_checkpoint_dir(dir_in);
   load_weights(model, dir + "/model.safetensors");
   const auto file = io::SafetensorsFile::load(dir + "/optimizer.safetensors");
@@ -59,6 +71,8 @@ int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, 
   if (!s.contains("step") || !s["step"].is_number_integer())
     fail("{}/trainer_state.json: missing integer 'step'", dir);
   opt.set_steps_taken(s.value("optimizer_steps", s["step"].get<int64_t>()));
+  best.score = s.value("best_score", -1.0);
+  best.step = s.value("best_step", int64_t(0));
   return s["step"].get<int64_t>();
 }
 
@@ -107,9 +121,10 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
   model->init_weights(run.train.seed);
   AdamW opt(model->layout(), run.train.optim);
   TrainResult result;
+  BestSoFar best;
   int64_t step = 0;
   if (fs::exists(ckpt) || fs::exists(ckpt + ".old")) {
-    step = load_training_checkpoint(ckpt, *model, opt);
+    step = load_training_checkpoint(ckpt, *model, opt, best);
     result.resumed_from = step;
     if (!run.quiet) fmt::print(stderr, "resuming {} from step {}\n", run.dir, step);
   }
@@ -131,6 +146,15 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
     nlohmann::json m = run.evaluate(*model);
     result.last_eval = m;
     nlohmann::json line = {{"step", at}, {"eval", m}};
+    if (m.contains("score") && m["score"].is_number() && m["score"].get<double>() > best.score) {
+      best.score = m["score"].get<double>();
+      best.step = at;
+      write_directory_atomic(run.dir + "/best", [&](const std::string& tmp) {
+        write_model_files(tmp, *model, config);
+        if (run.write_extra_files) run.write_extra_files(tmp);
+      });
+      line["new_best"] = true;
+    }
     metrics << line.dump() << "\n" << std::flush;
     if (m.contains("summary") && m["summary"].is_string()) last_eval = m["summary"];
   };
@@ -140,6 +164,10 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
     const Batch batch = run.next_batch(step);
     model->zero_grads();
     const double loss = model->forward_backward(batch, dropout_key(run.train.seed, step));
+    if (!std::isfinite(loss))
+      fail("training diverged: the loss is {} at step {}. Nothing was overwritten: {} holds the "
+           "last checkpoint{}. Try a lower lr or stronger clipping.",
+           loss, step, run.dir, fs::exists(ckpt) ? "" : " (none yet)");
     const float lr = learning_rate(run.train.schedule, run.train.optim.lr, step, total);
     const double gnorm = opt.step(model->params(), model->grads(), lr);
     int64_t tokens = 0;
@@ -168,18 +196,28 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
       window_steps = 0;
       window_start = now;
     }
-    const bool eval_now = run.train.eval_every > 0 && step % run.train.eval_every == 0;
-    if (eval_now && step < total) run_eval(step);
-    if ((run.train.checkpoint_every > 0 && step % run.train.checkpoint_every == 0) || step == total)
-      save_training_checkpoint(ckpt, *model, opt, config, step);
+    // An evaluation is followed by a checkpoint, so a resumed run never repeats one. The last
+    // step's checkpoint is written after the final evaluation, below.
+    const bool eval_now = run.train.eval_every > 0 && step % run.train.eval_every == 0 && step < total;
+    if (eval_now) run_eval(step);
+    const bool periodic = run.train.checkpoint_every > 0 && step % run.train.checkpoint_every == 0;
+    const bool last = step == total;
+    if ((periodic || eval_now || last) && !(last && run.evaluate))
+      save_training_checkpoint(run, ckpt, *model, opt, config, step, best);
     if (run.stop_at_step > 0 && step >= run.stop_at_step && step < total) {
-      save_training_checkpoint(ckpt, *model, opt, config, step);
+      save_training_checkpoint(run, ckpt, *model, opt, config, step, best);
       if (model_out) *model_out = std::move(model);
       return result;
     }
   }
   if (!run.quiet && tty) fmt::print(stderr, "\n");
-  run_eval(step);
+  // The final evaluation, then the final checkpoint (a finished run resumed does neither).
+  if (run.evaluate && result.resumed_from < total) {
+    run_eval(step);
+    save_training_checkpoint(run, ckpt, *model, opt, config, step, best);
+  }
+  result.best_score = best.score;
+  result.best_step = best.step;
   if (result.tokens_per_second == 0) {
     const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
     result.tokens_per_second = all_tokens / std::max(elapsed, 1e-9);

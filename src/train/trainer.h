@@ -3,6 +3,7 @@
 // continues bit-identically to an uninterrupted one. Run directory:
 //   config.json            the resolved model + train config (and the caller's extras)
 //   checkpoint/            latest training checkpoint (model + optimizer + trainer_state.json)
+//   best/                  the model with the best evaluation "score" so far (when evaluating)
 //   metrics.jsonl          one JSON object per logged step / evaluation
 #pragma once
 #include <functional>
@@ -22,8 +23,11 @@ struct TrainingRun {
   nlohmann::json extra_config = nlohmann::json::object();  // saved into config.json
   std::function<Batch(int64_t step)> next_batch;           // 1-based step
   // Optional evaluation: returns metrics (merged into metrics.jsonl); called every eval_every
-  // steps and at the end.
+  // steps and at the end. A numeric "score" (higher is better) selects the best/ checkpoint;
+  // a string "summary" is shown on the progress line.
   std::function<nlohmann::json(Transformer&)> evaluate;
+  // Optional: writes extra files (e.g. the vocabulary) into every checkpoint directory.
+  std::function<void(const std::string& dir)> write_extra_files;
   bool quiet = false;
   // Stop (after checkpointing) once this step is reached, as if interrupted; 0 = run to the end.
   int64_t stop_at_step = 0;
@@ -34,6 +38,8 @@ struct TrainResult {
   double final_loss = 0;     // mean loss over the last logging window
   double tokens_per_second = 0;
   nlohmann::json last_eval;
+  double best_score = -1;  // best evaluation score (-1: none)
+  int64_t best_step = 0;
 };
 
 // Trains, resuming from <dir>/checkpoint when it exists and matches the config (a different

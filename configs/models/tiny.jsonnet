@@ -1,0 +1,14 @@
+// tiny: a 2-layer model that learns the copy/reverse tasks on a 2-core CPU in about a minute.
+// It uses the llama family (RMSNorm, SwiGLU, 1/sqrt(dh) attention, untied head, N(0, 0.02)
+// init): with the t5 family's N(0,1) embedding initialisation the same budget does not learn
+// (copy cmc_tr20_ts40, 2500 steps: t5 family loss 3.2 and 0% validation accuracy, llama family
+// 99.6% after 1500 steps). models/paper is the paper's t5 family.
+{
+  model: { family: 'llama', d_model: 128, n_layers: 2, n_heads: 4, d_head: 32, d_ff: 512 },
+  train: {
+    steps: 2500, batch_size: 32, lr: 3e-3, schedule: 'linear', warmup_fraction: 0.06,
+    end_lr: 1e-6, weight_decay: 0.0, grad_clip: 1.0,
+    log_every: 50, eval_every: 500, checkpoint_every: 500,
+  },
+  eval: { batch_size: 128, validation_examples: 256, max_per_length: 50 },
+}

@@ -1,0 +1,6 @@
+// pcfg / md_productivity (SPEC section 3).
+{
+  data: { task: 'pcfg', split: 'md_productivity' },
+  // The paper trains PCFG for 100,000 steps (others: 40,000); layer after models/paper.
+  // train: { steps: 100000 },
+}

@@ -1,0 +1,134 @@
+#include "eval/evaluate.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+
+#include "data/jsonl.h"
+#include "io/atomic_file.h"
+#include "tasks/scratchpad.h"
+#include "util/error.h"
+
+namespace lengen {
+
+nlohmann::json EvalResult::to_json() const {
+  nlohmann::json per = nlohmann::json::object();
+  for (const auto& [n, s] : per_length)
+    per[std::to_string(n)] = {{"accuracy", s.accuracy()}, {"correct", s.correct}, {"total", s.total}};
+  nlohmann::json j = {{"split", split},
+                      {"accuracy", overall.accuracy()},
+                      {"correct", overall.correct},
+                      {"total", overall.total},
+                      {"per_length", per}};
+  if (has_scratchpad)
+    j["scratchpad"] = {{"step_accuracy", scratchpad_step_accuracy},
+                       {"part_accuracy", scratchpad_part_accuracy}};
+  return j;
+}
+
+std::vector<size_t> cap_per_length(const std::vector<tasks::Example>& examples, int per_length) {
+  std::vector<size_t> keep;
+  std::map<int, int> seen;
+  for (size_t i = 0; i < examples.size(); ++i)
+    if (per_length <= 0 || seen[examples[i].length]++ < per_length) keep.push_back(i);
+  return keep;
+}
+
+EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
+                             const tasks::Task* task, const std::vector<tasks::Example>& examples,
+                             const std::vector<EncodedExample>& encoded, const EvalOptions& o) {
+  EvalResult r;
+  const size_t n = examples.size();
+  r.predictions.assign(n, "");
+  r.correct.assign(n, 0);
+  if (n == 0) return r;
+  // Longest position any example may need: an encoding that cannot represent it (a learned
+  // absolute table) stops here, before any decoding, with the length named.
+  size_t need = 0;
+  int need_length = 0;
+  for (const auto& e : encoded)
+    if (e.total() + size_t(o.extra_tokens) > need) need = e.total() + o.extra_tokens, need_length = e.length;
+  {
+    std::vector<int32_t> pos(need);
+    std::iota(pos.begin(), pos.end(), 0);
+    try {
+      model.pe().check_positions(Positions{pos.data(), nullptr, nullptr}, int(need));
+    } catch (const Error& e) {
+      fail("cannot evaluate {} examples of length {} (up to {} tokens with the decoding budget): {}",
+           o.label, need_length, need, e.what());
+    }
+  }
+  // Decode in batches of similar prompt length.
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return encoded[a].prompt.size() < encoded[b].prompt.size();
+  });
+  const bool tty = !o.quiet && ::isatty(2);
+  double step_sum = 0, part_sum = 0;
+  for (size_t start = 0; start < n; start += size_t(o.batch_size)) {
+    const size_t end = std::min(n, start + size_t(o.batch_size));
+    std::vector<std::vector<int32_t>> prompts;
+    int max_new = 1;
+    for (size_t i = start; i < end; ++i) {
+      prompts.push_back(encoded[order[i]].prompt);
+      max_new = std::max(max_new, int(encoded[order[i]].answer.size()) + o.extra_tokens);
+    }
+    const auto outputs = greedy_decode(model, prompts, max_new, data::Vocabulary::kEos,
+                                       data::Vocabulary::kPad);
+    for (size_t i = start; i < end; ++i) {
+      const size_t idx = order[i];
+      const auto& gold = examples[idx];
+      const std::string text = vocab.decode(outputs[i - start]);
+      const bool ok = task ? task->is_correct(gold, text)
+                           : data::normalize_text(tasks::final_output(text)) ==
+                                 data::normalize_text(gold.target);
+      r.predictions[idx] = text;
+      r.correct[idx] = ok;
+      if (gold.scratchpad) {
+        r.has_scratchpad = true;
+        const auto s = task ? task->score_scratchpad(gold, text)
+                            : tasks::score_scratchpad(*gold.scratchpad, text);
+        step_sum += s.step_accuracy;
+        part_sum += s.part_accuracy;
+      }
+    }
+    if (tty)
+      fmt::print(stderr, "\r\033[Kevaluating {}: {}/{} examples", o.label, end, n);
+  }
+  if (tty) fmt::print(stderr, "\r\033[K");
+  for (size_t i = 0; i < n; ++i) {
+    auto& s = r.per_length[examples[i].length];
+    s.total++;
+    s.correct += r.correct[i];
+    r.overall.total++;
+    r.overall.correct += r.correct[i];
+  }
+  if (r.has_scratchpad) {
+    r.scratchpad_step_accuracy = step_sum / double(n);
+    r.scratchpad_part_accuracy = part_sum / double(n);
+  }
+  return r;
+}
+
+void write_eval_results(const std::string& dir, const EvalResult& result,
+                        const std::vector<tasks::Example>& examples) {
+  std::filesystem::create_directories(dir);
+  std::string lines;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const auto& e = examples[i];
+    nlohmann::json j = {{"source", e.source},
+                        {"gold", answer_text(e)},
+                        {"prediction", result.predictions[i]},
+                        {"correct", bool(result.correct[i])},
+                        {"length", e.length},
+                        {"category", e.category}};
+    lines += j.dump() + "\n";
+  }
+  io::write_file_atomic(dir + "/predictions.jsonl", lines);
+  io::write_file_atomic(dir + "/results.json", result.to_json().dump(2) + "\n");
+}
+
+}  // namespace lengen

@@ -1,0 +1,54 @@
+// Greedy-decoding evaluation: exact match overall and per length, predictions next to the gold
+// answers, scratchpad scores when the data have scratchpads.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/tokenizer.h"
+#include "model/transformer.h"
+#include "pipeline/task_data.h"
+#include "tasks/task.h"
+
+namespace lengen {
+
+struct EvalOptions {
+  int batch_size = 64;
+  int extra_tokens = 16;  // decoding stops at <eos> or answer length + extra_tokens
+  bool quiet = false;
+  std::string label;      // shown on the progress line
+};
+
+struct LengthScore {
+  int64_t correct = 0, total = 0;
+  double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
+};
+
+struct EvalResult {
+  std::string split;
+  LengthScore overall;
+  std::map<int, LengthScore> per_length;
+  bool has_scratchpad = false;
+  double scratchpad_step_accuracy = 0, scratchpad_part_accuracy = 0;
+  std::vector<std::string> predictions;  // decoded text per example
+  std::vector<char> correct;
+  nlohmann::json to_json() const;  // without the predictions
+};
+
+// `task` may be null (user data): the answer is then compared as normalized text.
+EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
+                             const tasks::Task* task, const std::vector<tasks::Example>& examples,
+                             const std::vector<EncodedExample>& encoded, const EvalOptions& options);
+
+// Writes <dir>/predictions.jsonl (source, gold, prediction, correct, length) and
+// <dir>/results.json, each atomically.
+void write_eval_results(const std::string& dir, const EvalResult& result,
+                        const std::vector<tasks::Example>& examples);
+
+// A subset with at most `per_length` examples of each length (first ones in file order).
+std::vector<size_t> cap_per_length(const std::vector<tasks::Example>& examples, int per_length);
+
+}  // namespace lengen

@@ -1,0 +1,50 @@
+// The configuration of one task run: which data, which model, how to train and evaluate.
+// Assembled from layered JSON/Jsonnet files (shipped presets by name, e.g. "models/tiny" or
+// "tasks/copy_cmc") and --set overrides; the fully resolved object is saved in the run.
+//   {"data": {...}, "model": {...}, "train": {...}, "eval": {...}}
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "train/train_config.h"
+
+namespace lengen {
+
+struct DataConfig {
+  std::string task, split;   // generate with the task suite ...
+  std::string scratchpad;    // ... with these scratchpad flags ("" = none)
+  uint64_t seed = 0;         // data seed (SPEC: the generator seed), independent of train.seed
+  int64_t train_size = 0, test_size = 0;  // 0 = the split's default sizes
+  std::string dir;           // ... or read an existing dataset directory (JSONL)
+};
+
+struct EvalConfig {
+  int batch_size = 64;            // sequences decoded together
+  int validation_examples = 512;  // greedy validation during training (subset, fixed)
+  int max_per_length = 0;         // cap of examples per length at evaluation (0 = all)
+  int extra_tokens = 16;          // decoding budget beyond the gold answer's length
+};
+
+struct RunConfig {
+  DataConfig data;
+  nlohmann::json model;  // ModelConfig keys; vocab_size comes from the data's vocabulary
+  TrainConfig train;
+  EvalConfig eval;
+
+  static RunConfig from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;
+};
+
+// Directory of the shipped presets ($LENGEN_CONFIG_DIR or the source tree's configs/).
+std::string config_dir();
+// Resolves each entry of "a,b,c": an existing file as is, else a preset name under
+// config_dir() (with .jsonnet or .json appended). Unknown names list the presets.
+std::vector<std::string> resolve_config_paths(const std::string& list);
+// Loads the layered config and applies --set overrides.
+nlohmann::json load_run_config_json(const std::string& list, const std::vector<std::string>& sets);
+std::vector<std::string> preset_names();
+
+}  // namespace lengen

@@ -1,0 +1,86 @@
+#include "pipeline/task_data.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "util/error.h"
+#include "util/rng.h"
+
+namespace lengen {
+
+std::string answer_text(const tasks::Example& e) {
+  return e.scratchpad ? *e.scratchpad + " " + e.target : e.target;
+}
+
+std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
+                                            const data::Vocabulary& vocab,
+                                            const std::string& split_name) {
+  std::vector<EncodedExample> out(examples.size());
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const auto& e = examples[i];
+    auto& x = out[i];
+    try {
+      x.prompt.push_back(data::Vocabulary::kBos);
+      for (int32_t id : vocab.encode(e.source)) x.prompt.push_back(id);
+      x.prompt.push_back(data::Vocabulary::kSep);
+      x.answer = vocab.encode(answer_text(e));
+      x.answer.push_back(data::Vocabulary::kEos);
+    } catch (const Error& err) {
+      fail("{} example {} (line {}): {}", split_name, i, i + 1, err.what());
+    }
+    x.length = e.length;
+  }
+  return out;
+}
+
+Batch make_training_batch(const std::vector<EncodedExample>& examples,
+                          const std::vector<uint32_t>& indices) {
+  std::vector<std::vector<int32_t>> rows;
+  std::vector<int> loss_from;
+  for (uint32_t i : indices) {
+    const auto& e = examples[i];
+    std::vector<int32_t> row = e.prompt;
+    row.insert(row.end(), e.answer.begin(), e.answer.end());
+    rows.push_back(std::move(row));
+    loss_from.push_back(int(e.prompt.size()) - 1);  // targets: the answer tokens
+  }
+  return make_batch(rows, data::Vocabulary::kPad, loss_from);
+}
+
+LengthBatcher::LengthBatcher(const std::vector<EncodedExample>& examples, int batch_size,
+                             uint64_t seed)
+    : examples_(examples), B_(batch_size), seed_(seed) {
+  if (examples.empty()) fail("no training examples");
+  if (B_ <= 0) fail("batch_size must be positive");
+  per_epoch_ = std::max<int64_t>(1, int64_t(examples.size()) / B_);
+}
+
+void LengthBatcher::build_epoch(int64_t epoch) {
+  Rng rng(hash_combine(seed_ ^ 0xBA7C4ull, uint64_t(epoch)));
+  const size_t n = examples_.size();
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  // Fewer examples than a batch: repeat them to fill it.
+  while (order.size() < size_t(B_)) order.push_back(order[order.size() % n]);
+  const size_t window = size_t(B_) * 64;
+  for (size_t w = 0; w < order.size(); w += window) {
+    const auto end = order.begin() + long(std::min(order.size(), w + window));
+    std::stable_sort(order.begin() + long(w), end, [&](uint32_t a, uint32_t b) {
+      return examples_[a].total() < examples_[b].total();
+    });
+  }
+  batches_.clear();
+  for (int64_t b = 0; b < per_epoch_; ++b)
+    batches_.emplace_back(order.begin() + b * B_, order.begin() + (b + 1) * B_);
+  for (size_t i = batches_.size(); i > 1; --i) std::swap(batches_[i - 1], batches_[rng.below(i)]);
+  epoch_ = epoch;
+}
+
+Batch LengthBatcher::batch(int64_t step) {
+  const int64_t epoch = (step - 1) / per_epoch_;
+  if (epoch != epoch_) build_epoch(epoch);
+  return make_training_batch(examples_, batches_[size_t((step - 1) % per_epoch_)]);
+}
+
+}  // namespace lengen

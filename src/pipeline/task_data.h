@@ -1,0 +1,50 @@
+// Task examples as token sequences, and length-aware training batches.
+//   prompt = <bos> source <sep>          answer = [scratchpad] target <eos>
+// The loss covers the answer tokens only.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/tokenizer.h"
+#include "model/transformer.h"
+#include "tasks/task.h"
+
+namespace lengen {
+
+struct EncodedExample {
+  std::vector<int32_t> prompt, answer;
+  int length = 0;  // the task's length n
+  size_t total() const { return prompt.size() + answer.size(); }
+};
+
+// Strict encoding: an unknown word is an error naming the split, example and word.
+std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
+                                            const data::Vocabulary& vocab,
+                                            const std::string& split_name);
+
+// The answer text the model must produce: "[scratchpad] target".
+std::string answer_text(const tasks::Example& example);
+
+// Batches of similar lengths (little padding), reproducible from (seed, step): each epoch is a
+// seeded permutation cut into windows of 64 batches, each window sorted by length and split
+// into batches, whose order is shuffled again. A step's batch never depends on earlier steps.
+class LengthBatcher {
+ public:
+  LengthBatcher(const std::vector<EncodedExample>& examples, int batch_size, uint64_t seed);
+  Batch batch(int64_t step);  // 1-based step
+  int64_t batches_per_epoch() const { return per_epoch_; }
+
+ private:
+  void build_epoch(int64_t epoch);
+  const std::vector<EncodedExample>& examples_;
+  int B_;
+  uint64_t seed_;
+  int64_t per_epoch_, epoch_ = -1;
+  std::vector<std::vector<uint32_t>> batches_;
+};
+
+Batch make_training_batch(const std::vector<EncodedExample>& examples,
+                          const std::vector<uint32_t>& indices);
+
+}  // namespace lengen

@@ -1,0 +1,254 @@
+// The task pipeline end to end: configs, batching, train -> evaluate -> compare, resumption,
+// and bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "data/jsonl.h"
+#include "io/atomic_file.h"
+#include "model/checkpoint.h"
+#include "pipeline/compare.h"
+#include "pipeline/make_dataset.h"
+#include "pipeline/run_config.h"
+#include "pipeline/task_data.h"
+#include "pipeline/task_run.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace lengen {
+namespace {
+
+std::string temp_dir(const std::string& name) {
+  const auto p = fs::temp_directory_path() / ("lengen_pipe_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  return p.string();
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+nlohmann::json small_run_json(const std::string& pe, int steps) {
+  nlohmann::json j = load_run_config_json("models/tiny,tasks/copy_cmc_tr20_ts40", {});
+  j["model"]["pe"] = pe;
+  j["model"]["d_model"] = 64;
+  j["model"]["d_head"] = 16;
+  j["model"]["d_ff"] = 128;
+  j["data"]["train_size"] = 2000;
+  j["data"]["test_size"] = 200;
+  j["train"]["steps"] = steps;
+  j["train"]["batch_size"] = 8;
+  j["train"]["eval_every"] = steps / 2;
+  j["train"]["checkpoint_every"] = steps / 4;
+  j["train"]["log_every"] = 5;
+  j["eval"]["validation_examples"] = 32;
+  j["eval"]["max_per_length"] = 4;
+  return j;
+}
+
+TEST(PipelineConfig, PresetsLayerAndOverride) {
+  const auto j = load_run_config_json("models/tiny,tasks/reverse_mc_tr20_ts40",
+                                      {"train.steps=7", "model.pe.type=alibi"});
+  const RunConfig c = RunConfig::from_json(j, "test");
+  EXPECT_EQ(c.data.task, "reverse");
+  EXPECT_EQ(c.data.split, "mc_tr20_ts40");
+  EXPECT_EQ(c.train.steps, 7);
+  EXPECT_EQ(c.model["pe"]["type"], "alibi");
+  EXPECT_EQ(c.model["n_layers"], 2);
+  // Every shipped task preset names a real task and split.
+  int tasks = 0;
+  for (const auto& name : preset_names())
+    if (name.rfind("tasks/", 0) == 0) {
+      const RunConfig t = RunConfig::from_json(load_run_config_json(name, {}), name);
+      EXPECT_EQ(resolve_split({t.data.task, t.data.split}), t.data.split) << name;
+      ++tasks;
+    }
+  EXPECT_EQ(tasks, 20);
+  const RunConfig paper = RunConfig::from_json(load_run_config_json("models/paper,tasks/sum_len_tr8_ts16", {}), "p");
+  EXPECT_EQ(paper.model["d_model"], 768);
+  EXPECT_FLOAT_EQ(paper.train.optim.lr, 3e-5f);
+  EXPECT_EQ(paper.train.steps, 40000);
+}
+
+TEST(PipelineConfig, BadConfigsAreNamed) {
+  std::string m = error_of([] { load_run_config_json("models/huge", {}); });
+  EXPECT_NE(m.find("neither a file nor a preset"), std::string::npos) << m;
+  EXPECT_NE(m.find("models/tiny"), std::string::npos) << m;
+  m = error_of([] { RunConfig::from_json({{"data", {{"task", "copy"}, {"splt", "x"}}}}, "c.json"); });
+  EXPECT_NE(m.find("c.json: data: unknown key 'splt'"), std::string::npos) << m;
+  m = error_of([] { RunConfig::from_json({{"data", nlohmann::json::object()}}, "c.json"); });
+  EXPECT_NE(m.find("either 'task'"), std::string::npos) << m;
+}
+
+TEST(LengthBatching, DeterministicLittlePaddingEveryExampleOncePerEpoch) {
+  std::vector<EncodedExample> ex(640);
+  for (size_t i = 0; i < ex.size(); ++i) {
+    ex[i].prompt.assign(2 + i % 37, 5);
+    ex[i].answer.assign(1 + (i * 7) % 23, 6);
+  }
+  LengthBatcher a(ex, 16, 3), b(ex, 16, 3);
+  std::multiset<size_t> seen;
+  size_t padded = 0, real = 0;
+  for (int64_t step = 1; step <= a.batches_per_epoch(); ++step) {
+    const Batch x = a.batch(step), y = b.batch(step);
+    EXPECT_EQ(x.tokens, y.tokens);
+    for (int r = 0; r < x.B; ++r) {
+      real += x.lengths[r];
+      padded += x.T - x.lengths[r];
+    }
+  }
+  // Random batches of these lengths would pad ~40%; sorted windows pad a few percent.
+  EXPECT_LT(double(padded) / double(real + padded), 0.05);
+  // Resuming at any step gives the same batch as an uninterrupted pass.
+  LengthBatcher c(ex, 16, 3);
+  EXPECT_EQ(c.batch(57).tokens, a.batch(57).tokens);
+  EXPECT_NE(a.batch(1).tokens, LengthBatcher(ex, 16, 4).batch(1).tokens);
+}
+
+// An honest learning test: a tiny model learns to copy (lengths 4..20 of 100 symbols) to
+// >= 95% in-distribution exact match, and the run directory has its stable layout.
+TEST(PipelineEndToEnd, TrainEvaluateCopyReachesHighInDistributionAccuracy) {
+  const std::string dir = temp_dir("learn");
+  nlohmann::json j = load_run_config_json("models/tiny,tasks/copy_cmc_tr20_ts40", {});
+  j["model"]["pe"] = "rotary";
+  j["data"]["train_size"] = 20000;
+  j["data"]["test_size"] = 400;
+  j["train"]["steps"] = 1300;
+  j["train"]["eval_every"] = 650;
+  j["eval"]["validation_examples"] = 128;
+  j["eval"]["max_per_length"] = 10;
+  TaskRunOptions o;
+  o.quiet = true;
+  const nlohmann::json s = run_task(dir, RunConfig::from_json(j, "test"), o);
+  EXPECT_GE(s["id_accuracy"].get<double>(), 0.95) << s.dump(2);
+  for (const char* f : {"config.json", "metrics.jsonl", "results.json", "data/train.jsonl",
+                        "checkpoint/model.safetensors", "checkpoint/vocab.json",
+                        "best/model.safetensors", "best/vocab.json", "eval/validation/results.json",
+                        "eval/validation/predictions.jsonl", "eval/test/results.json",
+                        "eval/test/predictions.jsonl"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  const auto results = read_json_file(dir + "/results.json");
+  EXPECT_EQ(results["encoding"], "rotary");
+  EXPECT_EQ(results["validation"]["per_length"].size(), 17u);  // lengths 4..20
+  EXPECT_EQ(results["test"]["per_length"].size(), 20u);        // lengths 21..40
+  std::ifstream preds(dir + "/eval/test/predictions.jsonl");
+  std::string line;
+  int n = 0;
+  while (std::getline(preds, line)) {
+    const auto p = nlohmann::json::parse(line);
+    EXPECT_TRUE(p.contains("gold") && p.contains("prediction") && p.contains("correct"));
+    ++n;
+  }
+  EXPECT_EQ(n, 200);
+  fs::remove_all(dir);
+}
+
+TEST(PipelineEndToEnd, InterruptedTrainingResumesToTheSameWeights) {
+  const std::string a = temp_dir("straight"), b = temp_dir("resumed");
+  const RunConfig c = RunConfig::from_json(small_run_json("t5_bias", 24), "test");
+  TaskRunOptions o;
+  o.quiet = true;
+  o.evaluate = false;
+  run_task(a, c, o);
+  TaskRunOptions stop = o;
+  stop.stop_at_step = 10;
+  run_task(b, c, stop);
+  run_task(b, c, o);
+  EXPECT_EQ(io::read_file(a + "/checkpoint/model.safetensors"),
+            io::read_file(b + "/checkpoint/model.safetensors"));
+  EXPECT_EQ(io::read_file(a + "/best/model.safetensors"), io::read_file(b + "/best/model.safetensors"));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(PipelineEndToEnd, CompareWritesTablePlotAndSummary) {
+  const std::string dir = temp_dir("compare");
+  CompareOptions o;
+  o.encodings = {"nope", "alibi"};
+  o.seeds = {0, 1};
+  o.out = dir;
+  o.quiet = true;
+  o.sets = {"model.d_model=32", "model.d_head=8", "model.d_ff=64", "train.steps=6",
+            "train.batch_size=4", "train.eval_every=3", "data.train_size=300", "data.test_size=60",
+            "eval.validation_examples=8", "eval.max_per_length=2"};
+  const CompareReport r = run_compare(o);
+  for (const char* f : {"report/results.md", "report/results.csv", "report/summary.json",
+                        "report/accuracy_vs_length.png", "report/accuracy_vs_length.svg",
+                        "nope/seed0/results.json", "alibi/seed1/results.json"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  const auto summary = read_json_file(dir + "/report/summary.json");
+  ASSERT_EQ(summary["encodings"].size(), 2u);
+  EXPECT_EQ(summary["encodings"][0]["runs"], 2);
+  const std::string md = io::read_file(dir + "/report/results.md");
+  EXPECT_NE(md.find("| nope"), std::string::npos) << md;
+  EXPECT_NE(md.find("OOD acc"), std::string::npos) << md;
+  const std::string png = io::read_file(dir + "/report/accuracy_vs_length.png");
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  fs::remove_all(dir);
+}
+
+TEST(PipelineErrors, MissingDataDirectory) {
+  nlohmann::json j = small_run_json("nope", 4);
+  j["data"] = {{"dir", "/nonexistent/data"}};
+  const std::string m = error_of([&] { run_task(temp_dir("nodata"), RunConfig::from_json(j, "t"), {true}); });
+  EXPECT_NE(m.find("/nonexistent/data"), std::string::npos) << m;
+}
+
+TEST(PipelineErrors, VocabularyMismatchBetweenDataAndCheckpoint) {
+  const std::string dir = temp_dir("vocab"), other = temp_dir("vocab_other");
+  TaskRunOptions o;
+  o.quiet = true;
+  o.evaluate = false;
+  run_task(dir, RunConfig::from_json(small_run_json("nope", 2), "t"), o);
+  make_dataset_dir({"addition", "", "", 0, 200, 50}, other);
+  EvalRequest r;
+  r.run_dir = dir;
+  r.data_dir = other;
+  r.quiet = true;
+  const std::string m = error_of([&] { evaluate_run(r); });
+  EXPECT_NE(m.find("lacks"), std::string::npos) << m;
+  EXPECT_NE(m.find(other), std::string::npos) << m;
+  fs::remove_all(dir);
+  fs::remove_all(other);
+}
+
+TEST(PipelineErrors, EvaluationBeyondALearnedTableStopsAndKeepsValidation) {
+  const std::string dir = temp_dir("table");
+  nlohmann::json j = small_run_json("abs_learned", 2);
+  // Training sequences (<= 2 * 20 + 5 tokens) fit; test ones (up to 85 + budget) do not.
+  j["model"]["pe"] = {{"type", "abs_learned"}, {"max_positions", 70}};
+  TaskRunOptions o;
+  o.quiet = true;
+  const std::string m = error_of([&] { run_task(dir, RunConfig::from_json(j, "t"), o); });
+  EXPECT_NE(m.find("cannot evaluate test examples of length"), std::string::npos) << m;
+  EXPECT_NE(m.find("70 positions"), std::string::npos) << m;
+  EXPECT_TRUE(fs::exists(dir + "/eval/validation/results.json"));
+  EXPECT_TRUE(fs::exists(dir + "/checkpoint/model.safetensors"));
+  fs::remove_all(dir);
+}
+
+TEST(PipelineErrors, DivergingLossStopsAndKeepsTheLastCheckpoint) {
+  const std::string dir = temp_dir("nan");
+  nlohmann::json j = small_run_json("nope", 40);
+  j["train"]["lr"] = 1e30;  // weights overflow to inf within a few steps
+  j["train"]["checkpoint_every"] = 1;
+  j["train"]["grad_clip"] = 0.0;
+  TaskRunOptions o;
+  o.quiet = true;
+  const std::string m = error_of([&] { run_task(dir, RunConfig::from_json(j, "t"), o); });
+  EXPECT_NE(m.find("diverged"), std::string::npos) << m;
+  EXPECT_TRUE(fs::exists(dir + "/checkpoint/model.safetensors")) << m;
+  EXPECT_NO_THROW(load_model(dir + "/checkpoint"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lengen
