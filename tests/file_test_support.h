@@ -43,6 +43,15 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// A fresh path <tmp>/lengen_<name>_<pid> (removed first if present), for tests that manage
+// the directory's lifetime themselves (e.g. to compare two runs).
+inline std::string scratch_dir(const std::string& name) {
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("lengen_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  return p.string();
+}
+
 // The message of the lengen::Error that `f` throws ("" and a test failure if none).
 template <typename F>
 std::string error_of(F&& f) {

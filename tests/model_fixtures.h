@@ -22,6 +22,9 @@ struct ModelCase {
   }
 };
 
+// gtest prints a parameter with this instead of its bytes.
+inline void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.label(); }
+
 inline std::vector<ModelCase> all_model_cases() {
   std::vector<ModelCase> cases;
   for (const std::string family : {"t5", "llama"}) {

@@ -2,6 +2,8 @@
 // crash (including randomly corrupted files).
 #include <gtest/gtest.h>
 
+#include "file_test_support.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -16,24 +18,9 @@ namespace fs = std::filesystem;
 namespace lengen {
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const auto p = fs::temp_directory_path() / ("lengen_ckpt_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(Checkpoint, SaveLoadRoundTripForEveryEncoding) {
   for (const auto& c : testing::all_model_cases()) {
-    const std::string dir = temp_dir("rt_" + c.label());
+    const std::string dir = testing::scratch_dir("rt_" + c.label());
     Transformer model(testing::small_config(c));
     model.init_weights(21);
     save_model(dir, model);
@@ -64,7 +51,7 @@ TEST(Checkpoint, LlamaStyleTensorNames) {
 }
 
 TEST(Checkpoint, MissingExtraAndMisshapenTensorsAreNamed) {
-  const std::string dir = temp_dir("bad");
+  const std::string dir = testing::scratch_dir("bad");
   Transformer model(testing::small_config({"t5", "abs_learned"}));
   model.init_weights(1);
   save_model(dir, model);
@@ -77,20 +64,20 @@ TEST(Checkpoint, MissingExtraAndMisshapenTensorsAreNamed) {
     io::save_safetensors(path, ts);
   };
   write_with([](auto& ts) { ts.erase(ts.begin() + 1); });
-  EXPECT_NE(error_of([&] { load_model(dir); }).find("missing tensor"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { load_model(dir); }).find("missing tensor"), std::string::npos);
   const float extra[2] = {1, 2};
   write_with([&](auto& ts) { ts.push_back({"model.unknown", {2}, extra}); });
-  EXPECT_NE(error_of([&] { load_model(dir); }).find("unexpected tensor 'model.unknown'"),
+  EXPECT_NE(testing::error_of([&] { load_model(dir); }).find("unexpected tensor 'model.unknown'"),
             std::string::npos);
   write_with([](auto& ts) { ts[0].shape = {ts[0].shape[1], ts[0].shape[0]}; });
-  const std::string msg = error_of([&] { load_model(dir); });
+  const std::string msg = testing::error_of([&] { load_model(dir); });
   EXPECT_NE(msg.find("has shape"), std::string::npos) << msg;
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   fs::remove_all(dir);
 }
 
 TEST(Checkpoint, RandomlyCorruptedFilesAreRejectedOrLoadedNeverCrash) {
-  const std::string dir = temp_dir("fuzz");
+  const std::string dir = testing::scratch_dir("fuzz");
   Transformer model(testing::small_config({"t5", "t5_bias"}));
   model.init_weights(2);
   save_model(dir, model);
@@ -126,20 +113,20 @@ TEST(Checkpoint, RandomlyCorruptedFilesAreRejectedOrLoadedNeverCrash) {
 }
 
 TEST(Checkpoint, TruncatedOrInvalidConfigIsReported) {
-  const std::string dir = temp_dir("cfg");
+  const std::string dir = testing::scratch_dir("cfg");
   Transformer model(testing::small_config({"t5", "nope"}));
   save_model(dir, model);
   const std::string text = io::read_file(dir + "/config.json");
   io::write_file_atomic(dir + "/config.json", text.substr(0, text.size() / 2));
-  std::string msg = error_of([&] { load_model(dir); });
+  std::string msg = testing::error_of([&] { load_model(dir); });
   EXPECT_NE(msg.find("config.json: invalid JSON"), std::string::npos) << msg;
-  EXPECT_NE(error_of([&] { load_model(dir + "/nowhere"); }).find("not a checkpoint directory"),
+  EXPECT_NE(testing::error_of([&] { load_model(dir + "/nowhere"); }).find("not a checkpoint directory"),
             std::string::npos);
   fs::remove_all(dir);
 }
 
 TEST(Checkpoint, InterruptedDirectorySwapFallsBackToThePreviousCheckpoint) {
-  const std::string dir = temp_dir("swap");
+  const std::string dir = testing::scratch_dir("swap");
   Transformer model(testing::small_config({"t5", "nope"}));
   model.init_weights(4);
   save_model(dir, model);
@@ -155,7 +142,7 @@ TEST(Checkpoint, InterruptedDirectorySwapFallsBackToThePreviousCheckpoint) {
 }
 
 TEST(Config, UnknownKeysAndBadValuesNameTheKeyAndTheAllowedValues) {
-  auto err = [](const nlohmann::json& j) { return error_of([&] { ModelConfig::from_json(j, "c.json"); }); };
+  auto err = [](const nlohmann::json& j) { return testing::error_of([&] { ModelConfig::from_json(j, "c.json"); }); };
   std::string m = err({{"d_modle", 4}});
   EXPECT_NE(m.find("c.json: unknown key 'd_modle'"), std::string::npos) << m;
   EXPECT_NE(m.find("d_model"), std::string::npos) << m;
@@ -194,11 +181,11 @@ TEST(Config, PositionBeyondTheLearnedTableIsAClearError) {
   c.pe["max_positions"] = 8;
   Transformer model(c);
   std::vector<int32_t> row(12, 3);
-  const std::string m = error_of([&] { model.score(make_batch({row}, 0)); });
+  const std::string m = testing::error_of([&] { model.score(make_batch({row}, 0)); });
   EXPECT_NE(m.find("position 8"), std::string::npos) << m;
   EXPECT_NE(m.find("8 positions"), std::string::npos) << m;
   // Decoding past the table fails the same way.
-  const std::string d = error_of([&] { greedy_decode(model, {std::vector<int32_t>(8, 3)}, 4, 2); });
+  const std::string d = testing::error_of([&] { greedy_decode(model, {std::vector<int32_t>(8, 3)}, 4, 2); });
   EXPECT_NE(d.find("outside the learned table"), std::string::npos) << d;
 }
 

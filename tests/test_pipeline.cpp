@@ -2,6 +2,8 @@
 // and bad input.
 #include <gtest/gtest.h>
 
+#include "file_test_support.h"
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -20,21 +22,6 @@ namespace fs = std::filesystem;
 
 namespace lengen {
 namespace {
-
-std::string temp_dir(const std::string& name) {
-  const auto p = fs::temp_directory_path() / ("lengen_pipe_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 nlohmann::json small_run_json(const std::string& pe, int steps) {
   nlohmann::json j = load_run_config_json("models/tiny,tasks/copy_cmc_tr20_ts40", {});
@@ -79,12 +66,12 @@ TEST(PipelineConfig, PresetsLayerAndOverride) {
 }
 
 TEST(PipelineConfig, BadConfigsAreNamed) {
-  std::string m = error_of([] { load_run_config_json("models/huge", {}); });
+  std::string m = testing::error_of([] { load_run_config_json("models/huge", {}); });
   EXPECT_NE(m.find("neither a file nor a preset"), std::string::npos) << m;
   EXPECT_NE(m.find("models/tiny"), std::string::npos) << m;
-  m = error_of([] { RunConfig::from_json({{"data", {{"task", "copy"}, {"splt", "x"}}}}, "c.json"); });
+  m = testing::error_of([] { RunConfig::from_json({{"data", {{"task", "copy"}, {"splt", "x"}}}}, "c.json"); });
   EXPECT_NE(m.find("c.json: data: unknown key 'splt'"), std::string::npos) << m;
-  m = error_of([] { RunConfig::from_json({{"data", nlohmann::json::object()}}, "c.json"); });
+  m = testing::error_of([] { RunConfig::from_json({{"data", nlohmann::json::object()}}, "c.json"); });
   EXPECT_NE(m.find("either 'task'"), std::string::npos) << m;
 }
 
@@ -116,7 +103,7 @@ TEST(LengthBatching, DeterministicLittlePaddingEveryExampleOncePerEpoch) {
 // An honest learning test: a tiny model learns to copy (lengths 4..20 of 100 symbols) to
 // >= 95% in-distribution exact match, and the run directory has its stable layout.
 TEST(PipelineEndToEnd, TrainEvaluateCopyReachesHighInDistributionAccuracy) {
-  const std::string dir = temp_dir("learn");
+  const std::string dir = testing::scratch_dir("learn");
   nlohmann::json j = load_run_config_json("models/tiny,tasks/copy_cmc_tr20_ts40", {});
   j["model"]["pe"] = "rotary";
   j["data"]["train_size"] = 20000;
@@ -152,7 +139,7 @@ TEST(PipelineEndToEnd, TrainEvaluateCopyReachesHighInDistributionAccuracy) {
 }
 
 TEST(PipelineEndToEnd, InterruptedTrainingResumesToTheSameWeights) {
-  const std::string a = temp_dir("straight"), b = temp_dir("resumed");
+  const std::string a = testing::scratch_dir("straight"), b = testing::scratch_dir("resumed");
   const RunConfig c = RunConfig::from_json(small_run_json("t5_bias", 24), "test");
   TaskRunOptions o;
   o.quiet = true;
@@ -170,7 +157,7 @@ TEST(PipelineEndToEnd, InterruptedTrainingResumesToTheSameWeights) {
 }
 
 TEST(PipelineEndToEnd, CompareWritesTablePlotAndSummary) {
-  const std::string dir = temp_dir("compare");
+  const std::string dir = testing::scratch_dir("compare");
   CompareOptions o;
   o.encodings = {"nope", "alibi"};
   o.seeds = {0, 1};
@@ -198,12 +185,12 @@ TEST(PipelineEndToEnd, CompareWritesTablePlotAndSummary) {
 TEST(PipelineErrors, MissingDataDirectory) {
   nlohmann::json j = small_run_json("nope", 4);
   j["data"] = {{"dir", "/nonexistent/data"}};
-  const std::string m = error_of([&] { run_task(temp_dir("nodata"), RunConfig::from_json(j, "t"), {true}); });
+  const std::string m = testing::error_of([&] { run_task(testing::scratch_dir("nodata"), RunConfig::from_json(j, "t"), {true}); });
   EXPECT_NE(m.find("/nonexistent/data"), std::string::npos) << m;
 }
 
 TEST(PipelineErrors, VocabularyMismatchBetweenDataAndCheckpoint) {
-  const std::string dir = temp_dir("vocab"), other = temp_dir("vocab_other");
+  const std::string dir = testing::scratch_dir("vocab"), other = testing::scratch_dir("vocab_other");
   TaskRunOptions o;
   o.quiet = true;
   o.evaluate = false;
@@ -213,7 +200,7 @@ TEST(PipelineErrors, VocabularyMismatchBetweenDataAndCheckpoint) {
   r.run_dir = dir;
   r.data_dir = other;
   r.quiet = true;
-  const std::string m = error_of([&] { evaluate_run(r); });
+  const std::string m = testing::error_of([&] { evaluate_run(r); });
   EXPECT_NE(m.find("lacks"), std::string::npos) << m;
   EXPECT_NE(m.find(other), std::string::npos) << m;
   fs::remove_all(dir);
@@ -221,13 +208,13 @@ TEST(PipelineErrors, VocabularyMismatchBetweenDataAndCheckpoint) {
 }
 
 TEST(PipelineErrors, EvaluationBeyondALearnedTableStopsAndKeepsValidation) {
-  const std::string dir = temp_dir("table");
+  const std::string dir = testing::scratch_dir("table");
   nlohmann::json j = small_run_json("abs_learned", 2);
   // Training sequences (<= 2 * 20 + 5 tokens) fit; test ones (up to 85 + budget) do not.
   j["model"]["pe"] = {{"type", "abs_learned"}, {"max_positions", 70}};
   TaskRunOptions o;
   o.quiet = true;
-  const std::string m = error_of([&] { run_task(dir, RunConfig::from_json(j, "t"), o); });
+  const std::string m = testing::error_of([&] { run_task(dir, RunConfig::from_json(j, "t"), o); });
   EXPECT_NE(m.find("cannot evaluate test examples of length"), std::string::npos) << m;
   EXPECT_NE(m.find("70 positions"), std::string::npos) << m;
   EXPECT_TRUE(fs::exists(dir + "/eval/validation/results.json"));
@@ -236,14 +223,14 @@ TEST(PipelineErrors, EvaluationBeyondALearnedTableStopsAndKeepsValidation) {
 }
 
 TEST(PipelineErrors, DivergingLossStopsAndKeepsTheLastCheckpoint) {
-  const std::string dir = temp_dir("nan");
+  const std::string dir = testing::scratch_dir("nan");
   nlohmann::json j = small_run_json("nope", 40);
   j["train"]["lr"] = 1e30;  // weights overflow to inf within a few steps
   j["train"]["checkpoint_every"] = 1;
   j["train"]["grad_clip"] = 0.0;
   TaskRunOptions o;
   o.quiet = true;
-  const std::string m = error_of([&] { run_task(dir, RunConfig::from_json(j, "t"), o); });
+  const std::string m = testing::error_of([&] { run_task(dir, RunConfig::from_json(j, "t"), o); });
   EXPECT_NE(m.find("diverged"), std::string::npos) << m;
   EXPECT_TRUE(fs::exists(dir + "/checkpoint/model.safetensors")) << m;
   EXPECT_NO_THROW(load_model(dir + "/checkpoint"));

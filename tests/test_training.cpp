@@ -1,6 +1,8 @@
 // Training: determinism, overfitting a fixed batch, exact resumption, schedules.
 #include <gtest/gtest.h>
 
+#include "file_test_support.h"
+
 #include <filesystem>
 
 #include "io/safetensors.h"
@@ -14,12 +16,6 @@ namespace fs = std::filesystem;
 
 namespace lengen {
 namespace {
-
-std::string temp_dir(const std::string& name) {
-  const auto p = fs::temp_directory_path() / ("lengen_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  return p.string();
-}
 
 TrainingRun small_run(const std::string& dir, const std::string& pe, float dropout) {
   TrainingRun run;
@@ -46,7 +42,7 @@ std::vector<float> final_params(const std::string& dir) {
 
 TEST(Training, SameSeedGivesBitIdenticalResults) {
   for (const char* pe : {"t5_bias", "rotary", "alibi_learned"}) {
-    const std::string a = temp_dir(std::string("det_a_") + pe), b = temp_dir(std::string("det_b_") + pe);
+    const std::string a = testing::scratch_dir(std::string("det_a_") + pe), b = testing::scratch_dir(std::string("det_b_") + pe);
     train(small_run(a, pe, 0.1f));
     train(small_run(b, pe, 0.1f));
     EXPECT_EQ(final_params(a), final_params(b)) << pe;
@@ -57,8 +53,8 @@ TEST(Training, SameSeedGivesBitIdenticalResults) {
 
 TEST(Training, ResumedRunEqualsUninterruptedRun) {
   for (const char* pe : {"t5_bias", "abs_learned", "rotary"}) {
-    const std::string straight = temp_dir(std::string("straight_") + pe);
-    const std::string resumed = temp_dir(std::string("resumed_") + pe);
+    const std::string straight = testing::scratch_dir(std::string("straight_") + pe);
+    const std::string resumed = testing::scratch_dir(std::string("resumed_") + pe);
     train(small_run(straight, pe, 0.1f));
     // Interrupt at step 6 (the last checkpoint was at 4... and the stop writes one at 6), then
     // resume in a fresh model and optimizer.
@@ -74,7 +70,7 @@ TEST(Training, ResumedRunEqualsUninterruptedRun) {
 }
 
 TEST(Training, ResumeRefusesADifferentConfig) {
-  const std::string dir = temp_dir("refuse");
+  const std::string dir = testing::scratch_dir("refuse");
   TrainingRun run = small_run(dir, "nope", 0.0f);
   run.stop_at_step = 4;
   train(run);

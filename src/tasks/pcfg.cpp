@@ -295,7 +295,7 @@ class PcfgTask : public Task {
     sample(test_plan, data.test);
     symbolic::carve_validation(pool, data.validation, kValidationFraction, rng);
     data.train = std::move(pool);
-    symbolic::shuffle(data.test, rng);
+    rng.shuffle(data.test);
     return data;
   }
 
@@ -320,12 +320,12 @@ std::string pcfg_sample_program(Rng& rng, int functions) {
   if (functions < 1) fail("PCFG programs have at least one function (asked for {})", functions);
   const double p = binary_fraction(functions);
   int binary = 0;
-  for (int i = 0; i < functions; ++i) binary += rng.uniform01() < p;
+  for (int i = 0; i < functions; ++i) binary += rng.uniform() < p;
   // The prefix arity sequence: `binary` 2s, the other functions 1s, binary + 1 strings (0s).
   std::vector<int> shape(static_cast<size_t>(binary), 2);
   shape.resize(static_cast<size_t>(functions), 1);
   shape.resize(static_cast<size_t>(functions + binary + 1), 0);
-  symbolic::shuffle(shape, rng);
+  rng.shuffle(shape);
   // Cycle lemma: the sum of (arity - 1) is -1, and exactly one rotation is a valid prefix
   // tree: the one starting right after the first minimum of the prefix sums. A shuffled
   // multiset rotated this way is a uniformly random tree with that many nodes of each arity.

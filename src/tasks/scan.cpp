@@ -156,7 +156,7 @@ class ScanTask : public Task {
     Rng rng(options.seed);
     symbolic::carve_validation(pool, data.validation, kValidationFraction, rng);
     data.train = std::move(pool);
-    symbolic::shuffle(data.test, rng);
+    rng.shuffle(data.test);
     // The set is finite: size overrides can only take a (seeded, random) subset.
     if (options.train_size > 0 && static_cast<size_t>(options.train_size) < data.train.size())
       data.train.resize(static_cast<size_t>(options.train_size));

@@ -27,7 +27,7 @@ bool same_words(std::string_view gold, std::string_view prediction) {
 
 void carve_validation(std::vector<Example>& pool, std::vector<Example>& validation, double fraction,
                       Rng& rng) {
-  shuffle(pool, rng);
+  rng.shuffle(pool);
   // The epsilon keeps e.g. 81010 * 0.1 at 8101 whatever the rounding of 0.1.
   const auto count =
       static_cast<size_t>(std::floor(static_cast<double>(pool.size()) * fraction + 1e-9));

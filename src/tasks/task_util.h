@@ -12,7 +12,7 @@
 
 #include <fmt/core.h>
 
-#include "tasks/rng.h"
+#include "util/rng.h"
 #include "tasks/scratchpad.h"
 #include "tasks/task.h"
 

@@ -3,6 +3,8 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace lengen {
 
@@ -20,13 +22,14 @@ inline uint64_t hash_combine(uint64_t key, uint64_t k) { return splitmix64(key ^
 // Uniform in [0, 1) with 24 random bits (exactly representable as float).
 inline float uniform01_from_bits(uint64_t bits) { return float(bits >> 40) * (1.0f / 16777216.0f); }
 
-// Sequential generator (xoshiro256**), seeded through splitmix64. State is four words so it
-// can be saved in checkpoints.
+// Sequential generator (xoshiro256**), seeded through the splitmix64 sequence of the seed.
+// Fully specified (no std distributions, whose draws are implementation-defined), so the same
+// seed gives the same datasets and weights on every platform.
 class Rng {
  public:
   explicit Rng(uint64_t seed = 0) { reseed(seed); }
   void reseed(uint64_t seed) {
-    for (int i = 0; i < 4; ++i) s_[i] = seed = splitmix64(seed);
+    for (int i = 0; i < 4; ++i) s_[i] = splitmix64(seed + uint64_t(i) * 0x9E3779B97F4A7C15ull);
   }
   uint64_t next() {
     const uint64_t result = rotl(s_[1] * 5, 7) * 9;
@@ -47,7 +50,17 @@ class Rng {
       if (low >= n || low >= (-n) % n) return (uint64_t)(m >> 64);
     }
   }
+  // Uniform integer in [lo, hi] (inclusive).
+  int64_t uniform(int64_t lo, int64_t hi) { return lo + int64_t(below(uint64_t(hi - lo) + 1)); }
+  // Uniform double in [0, 1) with 53 random bits.
   double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }
+  // Fisher-Yates with our own integers (std::shuffle's draws are unspecified).
+  template <typename T>
+  void shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+  }
+  // An independent child stream (e.g. one per split).
+  Rng fork() { return Rng(next()); }
   // Standard normal by Box-Muller (both values drawn fresh each call: simple and stateless).
   double normal() {
     double u1 = uniform();
