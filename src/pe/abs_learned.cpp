@@ -51,11 +51,17 @@ class AbsLearned final : public PositionalEncoding {
 
 }  // namespace
 
-std::unique_ptr<PositionalEncoding> make_abs_learned(const ModelConfig& c,
-                                                     const std::string& where) {
+int abs_learned_positions(const ModelConfig& c, const std::string& where) {
   PeOptions o(c.pe, where, {"max_positions", "init_std"});
   const int max_positions = o.get_int("max_positions", 2048);
   if (max_positions <= 0) o.error("max_positions", "must be positive");
+  return max_positions;
+}
+
+std::unique_ptr<PositionalEncoding> make_abs_learned(const ModelConfig& c,
+                                                     const std::string& where) {
+  PeOptions o(c.pe, where, {"max_positions", "init_std"});
+  const int max_positions = abs_learned_positions(c, where);
   const double std = o.get_double("init_std", c.init == InitKind::T5 ? 1.0 : c.init_std);
   if (!(std > 0)) o.error("init_std", "must be > 0");
   return std::make_unique<AbsLearned>(c.d_model, max_positions, float(std));

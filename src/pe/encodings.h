@@ -21,4 +21,18 @@ std::vector<double> alibi_slopes(int n_heads);
 // Sinusoidal table entry P[p][d] (halves concatenated: sin for d < D/2, cos after).
 float sinusoid_value(int p, int d, int D);
 
+// The resolved options of an encoding (family defaults applied), for code that maps a model to
+// another layout (checkpoint converters). Each validates like the factory and names `where`.
+struct RotarySettings {
+  int rotary_dim;
+  bool interleaved;  // GPT-J pairs (2t, 2t+1); false: Llama half-split pairs (t, t + rdim/2)
+  double base;
+};
+RotarySettings rotary_settings(const ModelConfig& c, const std::string& where = "config");
+int abs_learned_positions(const ModelConfig& c, const std::string& where = "config");
+struct T5BiasSettings {
+  int num_buckets, max_distance;
+};
+T5BiasSettings t5_bias_settings(const ModelConfig& c, const std::string& where = "config");
+
 }  // namespace lengen

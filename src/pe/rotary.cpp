@@ -58,7 +58,7 @@ class Rotary final : public PositionalEncoding {
 
 }  // namespace
 
-std::unique_ptr<PositionalEncoding> make_rotary(const ModelConfig& c, const std::string& where) {
+RotarySettings rotary_settings(const ModelConfig& c, const std::string& where) {
   PeOptions o(c.pe, where, {"rotary_dim", "rotary_fraction", "pairing", "base"});
   // Family defaults: t5 (the paper) rotates dh/4 dims GPT-J style; llama all dims, half-split.
   const bool llama = c.family == "llama";
@@ -71,7 +71,12 @@ std::unique_ptr<PositionalEncoding> make_rotary(const ModelConfig& c, const std:
       o.get_choice("pairing", llama ? "half" : "interleaved", {"interleaved", "half"});
   const double base = o.get_double("base", 10000.0);
   if (!(base > 1)) o.error("base", "must be > 1");
-  return std::make_unique<Rotary>(c.n_heads, c.d_head, rdim, pairing == "interleaved", base);
+  return {rdim, pairing == "interleaved", base};
+}
+
+std::unique_ptr<PositionalEncoding> make_rotary(const ModelConfig& c, const std::string& where) {
+  const RotarySettings s = rotary_settings(c, where);
+  return std::make_unique<Rotary>(c.n_heads, c.d_head, s.rotary_dim, s.interleaved, s.base);
 }
 
 }  // namespace lengen

@@ -60,12 +60,17 @@ class T5Bias final : public PositionalEncoding {
 
 }  // namespace
 
-std::unique_ptr<PositionalEncoding> make_t5_bias(const ModelConfig& c, const std::string& where) {
+T5BiasSettings t5_bias_settings(const ModelConfig& c, const std::string& where) {
   PeOptions o(c.pe, where, {"num_buckets", "max_distance"});
   const int buckets = o.get_int("num_buckets", 32);
   const int max_distance = o.get_int("max_distance", 128);
   if (buckets < 2) o.error("num_buckets", "must be at least 2");
   if (max_distance <= buckets / 2) o.error("max_distance", "must exceed num_buckets / 2");
+  return {buckets, max_distance};
+}
+
+std::unique_ptr<PositionalEncoding> make_t5_bias(const ModelConfig& c, const std::string& where) {
+  const auto [buckets, max_distance] = t5_bias_settings(c, where);
   // HF T5 initialises the bias table with std = d_model^-0.5 (initializer_factor 1).
   const float std = c.init == InitKind::T5 ? float(std::pow(c.d_model, -0.5)) : c.init_std;
   return std::make_unique<T5Bias>(c.n_heads, buckets, max_distance, std);
