@@ -83,6 +83,42 @@ TEST(Cli, BadInputGivesAClearErrorAndExitCodeOne) {
   fs::remove_all(dir);
 }
 
+// generate prints max-new tokens per prompt (no EOS given) and rejects a bad --max-new; debug
+// step writes its three files, its log-probs match score's and its loss is their mean.
+// (The PyTorch parity suite in tests/python checks both commands' numbers in depth.)
+TEST(Cli, GenerateAndDebugStep) {
+  const std::string dir = temp_dir("generate");
+  ASSERT_EQ(run("init --preset tiny --set pe.type=alibi --set vocab_size=12 --out " + dir + "/m").code, 0);
+  std::ofstream(dir + "/prompts.txt") << "3 4 5\n7\n";
+  Result r = run("generate --checkpoint " + dir + "/m --prompts " + dir + "/prompts.txt --max-new 4");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto outputs = nlohmann::json::parse(r.out)["outputs"];
+  ASSERT_EQ(outputs.size(), 2u);
+  EXPECT_EQ(outputs[0].size(), 4u);
+  EXPECT_EQ(outputs[1].size(), 4u);
+  r = run("generate --checkpoint " + dir + "/m --prompts " + dir + "/prompts.txt --max-new 0");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--max-new"), std::string::npos) << r.out;
+
+  std::ofstream(dir + "/batch.json") << R"({"rows": [[3, 4, 5, 6], [7, 1]], "adamw": {"lr": 0.01}})";
+  r = run("debug step --checkpoint " + dir + "/m --batch " + dir + "/batch.json --out " + dir + "/o");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* f : {"result.json", "grads.safetensors", "updated.safetensors"})
+    EXPECT_TRUE(fs::exists(dir + "/o/" + f)) << f;
+  std::ifstream in(dir + "/o/result.json");
+  const auto res = nlohmann::json::parse(in);
+  const auto score = nlohmann::json::parse(run("score --checkpoint " + dir + "/m --tokens 3,4,5,6").out);
+  ASSERT_EQ(res["logprobs"][0].size(), 3u);
+  double mean = 0;
+  for (int t = 0; t < 3; ++t) {
+    EXPECT_NEAR(res["logprobs"][0][t].get<double>(), score["logprobs"][t].get<double>(), 1e-5);
+    mean -= res["logprobs"][0][t].get<double>();
+  }
+  mean = (mean - res["logprobs"][1][0].get<double>()) / 4;
+  EXPECT_NEAR(res["loss"].get<double>(), mean, 1e-5);
+  fs::remove_all(dir);
+}
+
 // Train on a token file; kill -9 the process while it runs; rerun the same command: the final
 // checkpoint is byte-identical to an uninterrupted run's.
 TEST(Cli, TrainLmKilledAndResumedEqualsUninterrupted) {

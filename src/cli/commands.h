@@ -11,6 +11,7 @@ void register_data_commands(CLI::App& app);   // data make, data show (cmd_data.
 void register_bench_commands(CLI::App& app);  // bench train          (cmd_bench.cpp)
 void register_pipeline_commands(CLI::App& app);  // train, eval, compare (cmd_pipeline.cpp)
 void register_convert_commands(CLI::App& app);   // convert              (cmd_convert.cpp)
+void register_debug_commands(CLI::App& app);  // debug step, generate (cmd_debug.cpp)
 
 // Sets the OpenMP (and so the OpenMP-built BLAS) thread count; 0 keeps the default.
 void apply_thread_count(int threads);

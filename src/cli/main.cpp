@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   lengen::cli::register_pipeline_commands(app);
   lengen::cli::register_bench_commands(app);
   lengen::cli::register_convert_commands(app);
+  lengen::cli::register_debug_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

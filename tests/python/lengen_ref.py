@@ -1,0 +1,339 @@
+"""A PyTorch reference of the lengen model, written from docs SPEC sections 1 and 2.
+
+It is the numerical oracle of the parity suite (test_parity.py): it loads a lengen checkpoint
+(config.json {"model": {...}} + model.safetensors with the Llama-style names of README
+"Checkpoints") into an nn.Module whose state_dict names are exactly the checkpoint's names, and
+computes logits for right-padded batches, the training loss, and greedy decoding by full
+recomputation at every step (no KV cache, so it checks lengen's cache independently).
+
+Everything runs in float32 (softmax, norms, the loss): the same precision lengen computes in,
+so the two differ only by summation order. Dropout is never applied (the oracle is for the
+deterministic math; lengen's `debug step` and `generate` switch it off too).
+
+Conventions taken from SPEC, not from the C++ code:
+- scores s = scale * q.k + bias(h, i, j), causal mask, softmax; scale 1 (t5) or 1/sqrt(dh).
+- pre-norm blocks, residual adds, final norm; t5: RMSNorm eps 1e-6, relu FFN wo(relu(wi x)),
+  tied head with logits = E (h * D^-0.5); llama: RMSNorm eps 1e-5, SwiGLU, untied lm_head;
+  gpt2 (extra): LayerNorm with bias, GELU (erf), tied unscaled head.
+- positions are 0..len-1 per row (right padding; the causal mask keeps pads invisible).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+# ---------------------------------------------------------------------------------------------
+# configuration: the family defaults of SPEC 1 / README "Model config keys", then the file's keys
+
+FAMILY_DEFAULTS = {
+    "t5": dict(norm="rmsnorm", norm_eps=1e-6, ffn="relu", qk_scale="none", tie_embeddings=True,
+               output_scale=True),
+    "llama": dict(norm="rmsnorm", norm_eps=1e-5, ffn="swiglu", qk_scale="inv_sqrt_dh",
+                  tie_embeddings=False, output_scale=False),
+    "gpt2": dict(norm="layernorm", norm_eps=1e-5, ffn="gelu", qk_scale="inv_sqrt_dh",
+                 tie_embeddings=True, output_scale=False),
+}
+
+
+@dataclass
+class RefConfig:
+    family: str
+    vocab_size: int
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_head: int
+    d_ff: int
+    norm: str
+    norm_eps: float
+    ffn: str
+    qk_scale: str
+    tie_embeddings: bool
+    output_scale: bool
+    pe: dict = field(default_factory=lambda: {"type": "nope"})
+
+    @staticmethod
+    def from_json(j: dict) -> "RefConfig":
+        if "model" in j:
+            j = j["model"]
+        family = j.get("family", "t5")
+        c = dict(FAMILY_DEFAULTS[family])
+        c.update({k: v for k, v in j.items() if k in c})
+        pe = j.get("pe", "nope")
+        if isinstance(pe, str):
+            pe = {"type": pe}
+        return RefConfig(family=family, vocab_size=j["vocab_size"], d_model=j["d_model"],
+                         n_layers=j["n_layers"], n_heads=j["n_heads"], d_head=j["d_head"],
+                         d_ff=j["d_ff"], pe=pe, **c)
+
+
+# ---------------------------------------------------------------------------------------------
+# positional encodings (SPEC 2)
+
+def sinusoid_table(n_pos: int, d_model: int) -> torch.Tensor:
+    """P[p] = concat(sin(p w), cos(p w)), w_k = 10000^(-2k/D): computed in float64, then fp32."""
+    p = torch.arange(n_pos, dtype=torch.float64)[:, None]
+    k = torch.arange(d_model // 2, dtype=torch.float64)[None, :]
+    w = 10000.0 ** (-2.0 * k / d_model)
+    return torch.cat([torch.sin(p * w), torch.cos(p * w)], dim=1).to(torch.float32)
+
+
+def t5_bucket(n: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
+    """Unidirectional T5 buckets of distances n = i - j >= 0 (SPEC 2), log in float32 as HF T5."""
+    n = n.clamp(min=0)
+    max_exact = num_buckets // 2
+    nf = n.to(torch.float32).clamp(min=1.0)  # the log branch only matters for n >= max_exact
+    large = max_exact + (torch.log(nf / max_exact) / math.log(max_distance / max_exact)
+                         * (num_buckets - max_exact)).to(torch.long)
+    large = large.clamp(max=num_buckets - 1)
+    return torch.where(n < max_exact, n, large)
+
+
+def alibi_slopes(n_heads: int) -> list[float]:
+    """Press et al.: 2^(-8h/H) for H a power of two; else the closest lower power P's slopes,
+    then every other slope of the 2P case (2^(-4k/P), k odd) until H slopes."""
+    def pow2(n):
+        return [2.0 ** (-8.0 * h / n) for h in range(1, n + 1)]
+    p = 2 ** int(math.floor(math.log2(n_heads)))
+    slopes = pow2(p)
+    if p < n_heads:
+        slopes += pow2(2 * p)[0::2][: n_heads - p]
+    return slopes
+
+
+class PE(nn.Module):
+    """Holds the learned tensors under the checkpoint names model.pe.<name>.*"""
+
+    def __init__(self, c: RefConfig):
+        super().__init__()
+        self.c = c
+        pe = c.pe
+        self.type = pe["type"]
+        H, D = c.n_heads, c.d_model
+        if self.type == "t5_bias":
+            self.num_buckets = pe.get("num_buckets", 32)
+            self.max_distance = pe.get("max_distance", 128)
+            self.t5_bias = nn.Embedding(self.num_buckets, H)  # weight [buckets, H]
+        elif self.type == "abs_learned":
+            self.max_positions = pe.get("max_positions", 2048)
+            self.abs_learned = nn.Embedding(self.max_positions, D)  # weight [P, D]
+        elif self.type in ("alibi", "alibi_learned"):
+            fixed = torch.tensor(alibi_slopes(H), dtype=torch.float64).to(torch.float32)
+            self.register_buffer("fixed_slopes", fixed, persistent=False)
+            if self.type == "alibi_learned":
+                self.alibi = nn.Module()
+                self.alibi.log_slopes = nn.Parameter(torch.log(fixed))
+        elif self.type == "rotary":
+            llama = c.family == "llama"
+            frac = pe.get("rotary_fraction", 1.0 if llama else 0.25)
+            self.rdim = pe.get("rotary_dim", int(round(c.d_head * frac)))
+            self.interleaved = pe.get("pairing", "half" if llama else "interleaved") == "interleaved"
+            self.base = float(pe.get("base", 10000.0))
+        elif self.type not in ("nope", "abs_sin"):
+            raise ValueError(f"reference: unknown pe type {self.type}")
+
+    # input side: added to the token embeddings
+    def add_input(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        if self.type == "abs_sin":
+            return x + sinusoid_table(int(pos.max()) + 1, self.c.d_model)[pos]
+        if self.type == "abs_learned":
+            if int(pos.max()) >= self.max_positions:
+                raise ValueError("position beyond the abs_learned table")
+            return x + self.abs_learned.weight[pos]
+        return x
+
+    # q, k: rotate pairs of the first rdim dims of each head by p * theta_t
+    def rotate(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        if self.type != "rotary":
+            return x
+        r, half = self.rdim, self.rdim // 2
+        t = torch.arange(half, dtype=torch.float64)
+        theta = (self.base ** (-2.0 * t / r)).to(torch.float32)  # theta_t = base^(-2t/rdim)
+        ang = pos.to(torch.float32)[:, None] * theta[None, :]       # [T, half], fp32 as HF
+        cos, sin = torch.cos(ang), torch.sin(ang)
+        xr, xpass = x[..., :r], x[..., r:]
+        if self.interleaved:   # GPT-J: pairs (2t, 2t+1)
+            a, b = xr[..., 0::2], xr[..., 1::2]
+            ra, rb = a * cos - b * sin, a * sin + b * cos
+            xr = torch.stack([ra, rb], dim=-1).flatten(-2)
+        else:                  # Llama rotate_half: pairs (t, t + r/2)
+            a, b = xr[..., :half], xr[..., half:]
+            xr = torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
+        return torch.cat([xr, xpass], dim=-1)
+
+    # scores: bias[h, i, j] for query positions i and key positions j
+    def score_bias(self, pos: torch.Tensor):
+        dist = pos[:, None] - pos[None, :]  # i - j
+        if self.type == "t5_bias":
+            b = self.t5_bias.weight[t5_bucket(dist, self.num_buckets, self.max_distance)]  # [T,T,H]
+            return b.permute(2, 0, 1)
+        if self.type in ("alibi", "alibi_learned"):
+            m = self.fixed_slopes if self.type == "alibi" else torch.exp(self.alibi.log_slopes)
+            return -m[:, None, None] * dist.to(torch.float32)[None]
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# the network
+
+class RMSNorm(nn.Module):
+    def __init__(self, d: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def make_norm(c: RefConfig) -> nn.Module:
+    if c.norm == "rmsnorm":
+        return RMSNorm(c.d_model, c.norm_eps)
+    return nn.LayerNorm(c.d_model, eps=c.norm_eps)  # weight + bias
+
+
+class Attention(nn.Module):
+    def __init__(self, c: RefConfig):
+        super().__init__()
+        hd = c.n_heads * c.d_head
+        self.q_proj = nn.Linear(c.d_model, hd, bias=False)
+        self.k_proj = nn.Linear(c.d_model, hd, bias=False)
+        self.v_proj = nn.Linear(c.d_model, hd, bias=False)
+        self.o_proj = nn.Linear(hd, c.d_model, bias=False)
+        self.H, self.dh = c.n_heads, c.d_head
+        self.scale = 1.0 / math.sqrt(c.d_head) if c.qk_scale == "inv_sqrt_dh" else 1.0
+
+    def forward(self, x, pe: PE, pos, bias):
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)  # [B, H, T, dh]
+        k = self.k_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)
+        q, k = pe.rotate(q, pos), pe.rotate(k, pos)
+        s = self.scale * (q @ k.transpose(-1, -2))
+        if bias is not None:
+            s = s + bias[None]
+        causal = torch.ones(T, T, dtype=torch.bool).tril()
+        s = s.masked_fill(~causal, float("-inf"))
+        p = torch.softmax(s, dim=-1)
+        return self.o_proj((p @ v).transpose(1, 2).reshape(B, T, self.H * self.dh))
+
+
+class MLP(nn.Module):
+    def __init__(self, c: RefConfig):
+        super().__init__()
+        self.kind = c.ffn
+        if c.ffn == "swiglu":
+            self.gate_proj = nn.Linear(c.d_model, c.d_ff, bias=False)
+        self.up_proj = nn.Linear(c.d_model, c.d_ff, bias=False)  # T5's wi
+        self.down_proj = nn.Linear(c.d_ff, c.d_model, bias=False)  # T5's wo
+
+    def forward(self, x):
+        if self.kind == "relu":
+            return self.down_proj(F.relu(self.up_proj(x)))
+        if self.kind == "gelu":
+            return self.down_proj(F.gelu(self.up_proj(x)))  # exact (erf) GELU
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class Block(nn.Module):
+    def __init__(self, c: RefConfig):
+        super().__init__()
+        self.input_layernorm = make_norm(c)
+        self.self_attn = Attention(c)
+        self.post_attention_layernorm = make_norm(c)
+        self.mlp = MLP(c)
+
+    def forward(self, x, pe, pos, bias):
+        x = x + self.self_attn(self.input_layernorm(x), pe, pos, bias)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class Decoder(nn.Module):
+    def __init__(self, c: RefConfig):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(c.vocab_size, c.d_model)
+        self.pe = PE(c)
+        self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layers))
+        self.norm = make_norm(c)
+
+
+class LengenReference(nn.Module):
+    def __init__(self, c: RefConfig):
+        super().__init__()
+        self.c = c
+        self.model = Decoder(c)
+        if not c.tie_embeddings:
+            self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+
+    @staticmethod
+    def from_checkpoint(directory: str) -> "LengenReference":
+        with open(os.path.join(directory, "config.json")) as f:
+            c = RefConfig.from_json(json.load(f))
+        m = LengenReference(c)
+        state = load_file(os.path.join(directory, "model.safetensors"))
+        m.load_state_dict(state, strict=True)  # every name and shape must match
+        return m.float()
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens [B, T] (right-padded rows; positions 0..T-1) -> logits [B, T, V]."""
+        B, T = tokens.shape
+        pos = torch.arange(T)
+        x = self.model.pe.add_input(self.model.embed_tokens(tokens), pos)
+        bias = self.model.pe.score_bias(pos)  # shared by all layers
+        for layer in self.model.layers:
+            x = layer(x, self.model.pe, pos, bias)
+        h = self.model.norm(x)
+        if self.c.tie_embeddings:
+            if self.c.output_scale:
+                h = h * (self.c.d_model ** -0.5)
+            return h @ self.model.embed_tokens.weight.t()
+        return self.lm_head(h)
+
+
+def pad_rows(rows: list[list[int]], pad: int = 0) -> torch.Tensor:
+    T = max(len(r) for r in rows)
+    return torch.tensor([r + [pad] * (T - len(r)) for r in rows], dtype=torch.long)
+
+
+def loss_and_logprobs(model: LengenReference, rows: list[list[int]], loss_from=None):
+    """Mean token cross-entropy over the counted targets (target of position t is token t+1,
+    counted when t >= loss_from[row]), per-row teacher-forced log p(token[t+1]), and logits."""
+    tokens = pad_rows(rows)
+    logits = model(tokens)
+    logp = torch.log_softmax(logits, dim=-1)
+    per_row, nll = [], []
+    for b, r in enumerate(rows):
+        tgt = torch.tensor(r[1:], dtype=torch.long)
+        lp = logp[b, : len(r) - 1].gather(1, tgt[:, None])[:, 0]
+        per_row.append(lp)
+        start = 0 if loss_from is None else loss_from[b]
+        nll.append(-lp[start:])
+    loss = torch.cat(nll).mean()
+    return loss, per_row, [logits[b, : len(r)] for b, r in enumerate(rows)]
+
+
+@torch.no_grad()
+def greedy_naive(model: LengenReference, prompts: list[list[int]], max_new: int, eos: int = -1):
+    """Greedy decoding by recomputing the whole sequence at every step (no cache). Also returns
+    the logits used at each step, for diagnosing near-ties."""
+    outs, step_logits = [], []
+    for p in prompts:
+        seq, out, ls = list(p), [], []
+        for _ in range(max_new):
+            logits = model(torch.tensor([seq]))[0, -1]
+            nxt = int(torch.argmax(logits))  # first maximum, like std::max_element
+            out.append(nxt)
+            ls.append(logits)
+            seq.append(nxt)
+            if nxt == eos:
+                break
+        outs.append(out)
+        step_logits.append(ls)
+    return outs, step_logits
