@@ -37,7 +37,7 @@ void run_init(const InitOptions& o) {
     if (j.is_object() && j.contains("model")) j = j["model"];
     where = o.config;
   } else {
-    j = model_preset(o.preset).to_json();
+    j = model_preset_json(o.preset);
   }
   apply_overrides(j, o.sets);
   const ModelConfig config = ModelConfig::from_json(j, where);

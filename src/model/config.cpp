@@ -162,19 +162,19 @@ void ModelConfig::validate(const std::string& where) const {
   make_positional_encoding(*this, where);  // validates the encoding's own keys
 }
 
+nlohmann::json model_preset_json(const std::string& name) {
+  if (name == "tiny")
+    return {{"d_model", 128}, {"n_layers", 2}, {"n_heads", 4}, {"d_head", 32}, {"d_ff", 512}};
+  if (name == "small")
+    return {{"d_model", 256}, {"n_layers", 4}, {"n_heads", 4}, {"d_head", 64}, {"d_ff", 1024}};
+  if (name == "paper")
+    return {{"d_model", 768}, {"n_layers", 12}, {"n_heads", 12},
+            {"d_head", 64},   {"d_ff", 3072},   {"dropout", 0.1}};
+  fail("unknown model preset '{}'; allowed: tiny, small, paper", name);
+}
+
 ModelConfig model_preset(const std::string& name) {
-  ModelConfig c;
-  if (name == "tiny") {
-    c.d_model = 128, c.n_layers = 2, c.n_heads = 4, c.d_head = 32, c.d_ff = 512;
-  } else if (name == "small") {
-    c.d_model = 256, c.n_layers = 4, c.n_heads = 4, c.d_head = 64, c.d_ff = 1024;
-  } else if (name == "paper") {
-    c.d_model = 768, c.n_layers = 12, c.n_heads = 12, c.d_head = 64, c.d_ff = 3072;
-    c.dropout = 0.1f;
-  } else {
-    fail("unknown model preset '{}'; allowed: tiny, small, paper", name);
-  }
-  return c;
+  return ModelConfig::from_json(model_preset_json(name), "preset " + name);
 }
 
 }  // namespace lengen

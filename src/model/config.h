@@ -45,6 +45,9 @@ struct ModelConfig {
 };
 
 // Named model shapes used by tests, demos and benchmarks: tiny, small, paper (t5 family).
+// model_preset_json holds only the shape keys, so a "family" set on top still picks that
+// family's defaults for everything else.
+nlohmann::json model_preset_json(const std::string& name);
 ModelConfig model_preset(const std::string& name);
 
 }  // namespace lengen
