@@ -79,3 +79,57 @@ TEST(Sinusoid, TableEntries) {
 
 }  // namespace
 }  // namespace lengen
+
+namespace lengen {
+namespace {
+
+// Rotary on one head of 8 dims at position p: which dims pair up, and the angle p * theta_t
+// with theta_t = base^(-2t / rotary_dim), computed by hand.
+std::vector<float> rotate_basis(const std::string& pairing, double fraction, int pos, int dim) {
+  ModelConfig c = ModelConfig::from_json(
+      {{"n_heads", 1}, {"d_head", 8}, {"d_model", 8},
+       {"pe", {{"type", "rotary"}, {"pairing", pairing}, {"rotary_fraction", fraction}, {"base", 100}}}});
+  auto pe = make_positional_encoding(c);
+  std::vector<float> x(8, 0.0f);
+  x[dim] = 1.0f;
+  const int32_t p[1] = {pos};
+  pe->qk_forward(Positions{p, nullptr, nullptr}, 1, x.data(), 8, false);
+  return x;
+}
+
+TEST(Rotary, InterleavedPairsAdjacentDims) {
+  // rotary_dim 8, base 100: theta_0 = 1, theta_1 = 100^(-1/4), ...; pair (2t, 2t+1).
+  const int p = 3;
+  auto x = rotate_basis("interleaved", 1.0, p, 2);  // e_2 is the first dim of pair t = 1
+  const double a = p * std::pow(100.0, -2.0 / 8);
+  EXPECT_NEAR(x[2], std::cos(a), 1e-6);
+  EXPECT_NEAR(x[3], std::sin(a), 1e-6);
+  for (int d : {0, 1, 4, 5, 6, 7}) EXPECT_EQ(x[d], 0.0f) << d;
+  auto y = rotate_basis("interleaved", 1.0, p, 1);  // second dim of pair t = 0: angle p
+  EXPECT_NEAR(y[0], -std::sin(double(p)), 1e-6);
+  EXPECT_NEAR(y[1], std::cos(double(p)), 1e-6);
+}
+
+TEST(Rotary, HalfSplitPairsDimTWithTPlusHalf) {
+  const int p = 5;
+  auto x = rotate_basis("half", 1.0, p, 1);  // pair (1, 5), theta_1 = 100^(-2/8)
+  const double a = p * std::pow(100.0, -2.0 / 8);
+  EXPECT_NEAR(x[1], std::cos(a), 1e-6);
+  EXPECT_NEAR(x[5], std::sin(a), 1e-6);
+  for (int d : {0, 2, 3, 4, 6, 7}) EXPECT_EQ(x[d], 0.0f) << d;
+}
+
+TEST(Rotary, PartialRotationLeavesTheRestAndPositionZeroIsIdentity) {
+  // rotary_fraction 0.5: dims 0..3 rotate (pairs (0,1), (2,3)), dims 4..7 pass through.
+  auto x = rotate_basis("interleaved", 0.5, 7, 5);
+  for (int d = 0; d < 8; ++d) EXPECT_EQ(x[d], d == 5 ? 1.0f : 0.0f) << d;
+  auto y = rotate_basis("interleaved", 0.5, 7, 2);
+  const double a = 7 * std::pow(100.0, -2.0 / 4);  // rotary_dim 4: theta_1 = 100^(-1/2)
+  EXPECT_NEAR(y[2], std::cos(a), 1e-6);
+  EXPECT_NEAR(y[3], std::sin(a), 1e-6);
+  auto z = rotate_basis("half", 1.0, 0, 6);
+  for (int d = 0; d < 8; ++d) EXPECT_EQ(z[d], d == 6 ? 1.0f : 0.0f) << d;
+}
+
+}  // namespace
+}  // namespace lengen

@@ -55,7 +55,7 @@ TEST(PipelineConfig, PresetsLayerAndOverride) {
   for (const auto& name : preset_names())
     if (name.rfind("tasks/", 0) == 0) {
       const RunConfig t = RunConfig::from_json(load_run_config_json(name, {}), name);
-      EXPECT_EQ(resolve_split({t.data.task, t.data.split}), t.data.split) << name;
+      EXPECT_EQ(resolve_split({t.data.task, t.data.split, "", 0, 0, 0}), t.data.split) << name;
       ++tasks;
     }
   EXPECT_EQ(tasks, 20);
@@ -185,7 +185,10 @@ TEST(PipelineEndToEnd, CompareWritesTablePlotAndSummary) {
 TEST(PipelineErrors, MissingDataDirectory) {
   nlohmann::json j = small_run_json("nope", 4);
   j["data"] = {{"dir", "/nonexistent/data"}};
-  const std::string m = testing::error_of([&] { run_task(testing::scratch_dir("nodata"), RunConfig::from_json(j, "t"), {true}); });
+  TaskRunOptions o;
+  o.quiet = true;
+  const std::string m =
+      testing::error_of([&] { run_task(testing::scratch_dir("nodata"), RunConfig::from_json(j, "t"), o); });
   EXPECT_NE(m.find("/nonexistent/data"), std::string::npos) << m;
 }
 

@@ -74,6 +74,7 @@ void register_pipeline_commands(CLI::App& app) {
   compare->add_option("--config", c->config, "More config files/presets layered on top");
   compare->add_option("--set", c->sets, "Override a key in every run: train.steps=1000");
   compare->add_option("--out", c->out, "Output directory (runs, data, report)")->capture_default_str();
+  compare->add_option("--jobs", c->jobs, "Runs trained at the same time (0: one per thread)");
   compare->add_option("--threads", *cthreads, "Threads (0: OpenMP default)");
   compare->callback([c, cthreads] {
     apply_thread_count(*cthreads);

@@ -1,6 +1,14 @@
 #include "pipeline/compare.h"
 
+#include <omp.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -168,12 +176,13 @@ CompareReport run_compare(const CompareOptions& o) {
   int longest_train = 0;
   for (const auto& e : data::load_dataset_dir(data_dir).data.train) longest_train = std::max(longest_train, e.length);
 
-  std::vector<nlohmann::json> summaries;
-  const size_t total = o.encodings.size() * o.seeds.size();
-  size_t index = 0;
+  struct Job {
+    std::string label, dir;
+    RunConfig config;
+  };
+  std::vector<Job> jobs;
   for (const auto& pe : o.encodings)
     for (uint64_t seed : o.seeds) {
-      ++index;
       nlohmann::json j = base;
       j["data"] = {{"dir", data_dir}};
       nlohmann::json pe_json = j["model"].value("pe", nlohmann::json::object());
@@ -182,10 +191,82 @@ CompareReport run_compare(const CompareOptions& o) {
       j["model"]["pe"] = pe_json;
       j["train"]["seed"] = seed;
       const std::string dir = fmt::format("{}/{}/seed{}", o.out, pe, seed);
-      if (!o.quiet) fmt::print(stderr, "== [{}/{}] {} seed {} -> {}\n", index, total, pe, seed, dir);
+      jobs.push_back({fmt::format("{}/seed{}", pe, seed), dir, RunConfig::from_json(j, dir)});
+    }
+
+  // Runs side by side, the threads split between them (each worker sets its own OpenMP
+  // thread count, which the OpenMP build of OpenBLAS follows too).
+  const int threads = std::max(1, omp_get_max_threads());
+  const int workers = std::max(1, std::min<int>(o.jobs > 0 ? o.jobs : std::max(1, threads / 1),
+                                                int(jobs.size())));
+  const int threads_per_job = std::max(1, threads / workers);
+  std::vector<nlohmann::json> summaries(jobs.size());
+  std::vector<std::exception_ptr> errors(jobs.size());
+  std::vector<std::string> status(jobs.size(), "waiting");
+  std::mutex mutex;
+  std::atomic<size_t> next{0};
+  size_t finished = 0;
+  auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  const bool tty = ::isatty(2);
+  // One combined status line (a line per update when stderr is not a terminal, at most every
+  // 10 s), so concurrent runs do not interleave their own progress lines.
+  auto show = [&](bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (o.quiet || (!force && now - last_print < std::chrono::seconds(tty ? 1 : 10))) return;
+    last_print = now;
+    std::string line = fmt::format("[compare {}/{} done]", finished, jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i)
+      if (status[i] != "waiting" && status[i] != "done") line += fmt::format("  {} {}", jobs[i].label, status[i]);
+    fmt::print(stderr, "{}{}{}", tty ? "\r\033[K" : "", line, tty ? "" : "\n");
+  };
+  if (!o.quiet)
+    fmt::print(stderr, "{} runs, {} at a time, {} thread(s) each\n", jobs.size(), workers, threads_per_job);
+  auto worker = [&] {
+    omp_set_num_threads(threads_per_job);
+    for (size_t i; (i = next++) < jobs.size();) {
       TaskRunOptions ro;
-      ro.quiet = o.quiet;
-      summaries.push_back(run_task(dir, RunConfig::from_json(j, dir), ro));
+      ro.quiet = true;
+      ro.on_progress = [&, i](int64_t step, int64_t total, double loss, double) {
+        std::lock_guard<std::mutex> lock(mutex);
+        status[i] = fmt::format("{}/{} loss {:.3f}", step, total, loss);
+        show(false);
+      };
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        status[i] = "starting";
+      }
+      try {
+        summaries[i] = run_task(jobs[i].dir, jobs[i].config, ro);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      status[i] = "done";
+      ++finished;
+      if (!o.quiet) {
+        if (tty) fmt::print(stderr, "\r\033[K");
+        if (errors[i])
+          fmt::print(stderr, "{}: failed\n", jobs[i].label);
+        else
+          fmt::print(stderr, "{}: ID {:.1f}%, OOD {:.1f}% ({})\n", jobs[i].label,
+                     100 * summaries[i].value("id_accuracy", 0.0),
+                     100 * summaries[i].value("ood_accuracy", 0.0), jobs[i].dir);
+      }
+      show(true);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
+  for (auto& t : pool) t.join();
+  if (!o.quiet && tty) fmt::print(stderr, "\n");
+  for (size_t i = 0; i < jobs.size(); ++i)
+    if (errors[i]) {
+      try {
+        std::rethrow_exception(errors[i]);
+      } catch (const Error& e) {
+        fail("compare: run {} failed (the other runs finished and kept their results): {}",
+             jobs[i].dir, e.what());
+      }
     }
   return write_compare_report(summaries, o.out + "/report", longest_train);
 }

@@ -18,6 +18,9 @@ struct CompareOptions {
   std::string config;              // more config files / presets layered on top
   std::vector<std::string> sets;   // --set overrides, applied to every run
   std::string out = "runs/compare";
+  // Runs trained at the same time, the threads shared out between them. Small models use
+  // cores better side by side than split across one model (default: one per 2 threads).
+  int jobs = 0;  // 0 = automatic
   bool quiet = false;
 };
 

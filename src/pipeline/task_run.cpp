@@ -151,6 +151,7 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   run.train = config.train;
   run.quiet = o.quiet;
   run.stop_at_step = o.stop_at_step;
+  run.on_progress = o.on_progress;
   nlohmann::json resolved = config.to_json();
   resolved["model"] = model.to_json();
   run.extra_config = {{"data", resolved["data"]}, {"eval", resolved["eval"]}};

@@ -9,6 +9,7 @@
 //   eval/<split>/predictions.jsonl, eval/<split>/results.json
 //   results.json                 summary: encoding, task, ID and OOD accuracy, per length
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct TaskRunOptions {
   bool quiet = false;
   bool evaluate = true;        // evaluate validation + test after training
   int64_t stop_at_step = 0;    // simulate an interruption (tests)
+  // Training progress (see TrainingRun::on_progress), e.g. for compare's combined status.
+  std::function<void(int64_t step, int64_t total, double loss, double tokens_per_s)> on_progress;
 };
 
 // Trains (resuming when the directory holds a checkpoint of the same config) and evaluates.

@@ -187,6 +187,7 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
       nlohmann::json line = {{"step", step},       {"loss", result.final_loss}, {"lr", lr},
                              {"grad_norm", gnorm}, {"tokens_per_s", tps},       {"elapsed_s", elapsed}};
       metrics << line.dump() << "\n" << std::flush;
+      if (run.on_progress) run.on_progress(step, total, result.final_loss, tps);
       if (!run.quiet) {
         fmt::print(stderr, "{}step {}/{}  loss {:.4f}  lr {:.2e}  {:.0f} tok/s  ETA {}  eval {}{}",
                    tty ? "\r\033[K" : "", step, total, result.final_loss, lr, tps,

@@ -29,6 +29,9 @@ struct TrainingRun {
   // Optional: writes extra files (e.g. the vocabulary) into every checkpoint directory.
   std::function<void(const std::string& dir)> write_extra_files;
   bool quiet = false;
+  // Called at every logged step (from the training thread): step, total steps, mean loss of
+  // the logging window, tokens/s. Lets a caller running several trainings show one status.
+  std::function<void(int64_t step, int64_t total, double loss, double tokens_per_s)> on_progress;
   // Stop (after checkpointing) once this step is reached, as if interrupted; 0 = run to the end.
   int64_t stop_at_step = 0;
 };
