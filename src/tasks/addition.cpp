@@ -52,12 +52,11 @@ class AdditionTask final : public LengthSplitTask {
   std::string name() const override { return "addition"; }
   bool supports_scratchpad() const override { return true; }
   std::vector<std::string> alphabet(const std::string&) const override {
-    return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    return digit_words();
   }
 
   bool is_correct(const Example& gold, const std::string& prediction) const override {
-    auto want = parse_number_answer(gold.target);
-    return want && parse_number_answer(final_output(prediction)) == want;
+    return number_answer_matches(gold, prediction);
   }
 
  protected:

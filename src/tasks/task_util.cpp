@@ -1,5 +1,7 @@
 #include "tasks/task_util.h"
 
+#include "tasks/scratchpad.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -220,6 +222,16 @@ ScratchpadScore LengthSplitTask::score_scratchpad(const Example& gold,
                                                   const std::string& prediction) const {
   if (!gold.scratchpad) return {};
   return tasks::score_scratchpad(*gold.scratchpad, prediction);
+}
+
+const std::vector<std::string>& digit_words() {
+  static const std::vector<std::string> digits{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  return digits;
+}
+
+bool number_answer_matches(const Example& gold, const std::string& prediction) {
+  const auto want = parse_number_answer(gold.target);
+  return want && parse_number_answer(final_output(prediction)) == want;
 }
 
 }  // namespace lengen::tasks

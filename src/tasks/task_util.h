@@ -35,6 +35,10 @@ std::optional<size_t> after_last(const std::vector<std::string>& words,
 // "The answer is <-?digits> ." -> canonical integer text ("-12", "0"; leading zeros dropped,
 // digit words concatenated as the paper does), or nullopt when the pattern is absent.
 std::optional<std::string> parse_number_answer(const std::string& final_output);
+// The ten digit words, the alphabet of every numeric task.
+const std::vector<std::string>& digit_words();
+// The number after "The answer is" in the prediction's final output equals the gold one's.
+bool number_answer_matches(const Example& gold, const std::string& prediction);
 // "The answer is <words> ." -> the words up to the last ".", lower-cased (parity, LEGO).
 std::optional<std::string> parse_word_answer(const std::string& final_output);
 // "The sorted list is [ e1, e2 ] ." -> the elements, each its words joined by spaces.
