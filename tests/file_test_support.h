@@ -52,6 +52,11 @@ inline std::string scratch_dir(const std::string& name) {
   return p.string();
 }
 
+// Writes `text` to `path` (binary, no newline translation).
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
 // The message of the lengen::Error that `f` throws ("" and a test failure if none).
 template <typename F>
 std::string error_of(F&& f) {

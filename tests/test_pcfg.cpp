@@ -1,5 +1,7 @@
 // PCFG SET: interpreter, sampler, productivity split, checker, and the .src/.tgt importer.
 #include <gtest/gtest.h>
+
+#include "file_test_support.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -183,22 +185,11 @@ TEST(PcfgTask, SeedsAndSizeOverrides) {
   EXPECT_EQ(task->splits(), (std::vector<std::string>{"md_productivity", "productivity"}));
 }
 
-std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::path(testing::TempDir()) /
-             ("lengen_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
 TEST(PcfgImport, ReadsSrcTgtPairs) {
-  const auto dir = temp_dir("pcfg_import");
-  write_file(dir / "a.src", "append swap_first_last A1 B2 , C3\nreverse copy O14 O4 C12 J14 W3\n");
-  write_file(dir / "a.tgt", "B2 A1 C3\nW3 J14 C12 O4 O14\n");
+  const lengen::testing::TempDir tmp;
+  const auto dir = tmp.path();
+  lengen::testing::write_text(dir / "a.src", "append swap_first_last A1 B2 , C3\nreverse copy O14 O4 C12 J14 W3\n");
+  lengen::testing::write_text(dir / "a.tgt", "B2 A1 C3\nW3 J14 C12 O4 O14\n");
   TextImportOptions o;
   o.verify_targets = true;
   o.source_prefix = "Solve: ";
@@ -215,15 +206,15 @@ TEST(PcfgImport, ReadsSrcTgtPairs) {
   EXPECT_EQ(d.test.size(), 2u);
   EXPECT_TRUE(d.train.empty());
   EXPECT_EQ(d.test[1].source, "reverse copy O14 O4 C12 J14 W3");
-  std::filesystem::remove_all(dir);
 }
 
 TEST(PcfgImport, ErrorsNameFileAndLine) {
-  const auto dir = temp_dir("pcfg_import_errors");
+  const lengen::testing::TempDir tmp;
+  const auto dir = tmp.path();
   auto expect_error = [&](const std::string& src, const std::string& tgt, const std::string& needle,
                           bool verify = false) {
-    write_file(dir / "b.src", src);
-    write_file(dir / "b.tgt", tgt);
+    lengen::testing::write_text(dir / "b.src", src);
+    lengen::testing::write_text(dir / "b.tgt", tgt);
     TextImportOptions o;
     o.verify_targets = verify;
     try {
@@ -239,7 +230,6 @@ TEST(PcfgImport, ErrorsNameFileAndLine) {
   expect_error("copy A1\nA1 B1\n", "A1\nA1 B1\n", "b.src:2: no function");
   expect_error("copy A1\nreverse A1 B1\n", "A1\nA1 B1\n", "b.tgt:2: target differs", true);
   expect_error("copy A1\nappend A1 B1\n", "A1\nA1 B1\n", "b.src:2: PCFG program", true);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // SCAN: grammar enumeration, interpreter, length split, checker, and the text importer.
 #include <gtest/gtest.h>
+
+#include "file_test_support.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,22 +164,10 @@ TEST(Scan, SizeOverridesAndErrors) {
   EXPECT_EQ(task->splits(), (std::vector<std::string>{"mdlen_tr25_ts48", "len_tr25_ts48"}));
 }
 
-// A fresh directory under the test temp dir, unique per test and process.
-std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::path(testing::TempDir()) /
-             ("lengen_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
 TEST(ScanImport, ReadsInOutLines) {
-  const auto dir = temp_dir("scan_import");
-  write_file(dir / "tasks.txt",
+  const lengen::testing::TempDir tmp;
+  const auto dir = tmp.path();
+  lengen::testing::write_text(dir / "tasks.txt",
              "IN: jump twice after walk OUT: I_WALK I_JUMP I_JUMP\n"
              "IN: turn around left OUT: I_TURN_LEFT I_TURN_LEFT I_TURN_LEFT I_TURN_LEFT\r\n"
              "\n"
@@ -211,15 +201,15 @@ TEST(ScanImport, ReadsInOutLines) {
   EXPECT_EQ(carved.validation.size(), 1u);
   split.split = "dev";
   EXPECT_THROW(import_scan_file((dir / "tasks.txt").string(), split), lengen::Error);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ScanImport, ErrorsNameFileAndLine) {
-  const auto dir = temp_dir("scan_import_errors");
+  const lengen::testing::TempDir tmp;
+  const auto dir = tmp.path();
   auto expect_error = [&](const std::string& text, const std::string& needle,
                           TextImportOptions o = {}) {
     const auto path = dir / "bad.txt";
-    write_file(path, text);
+    lengen::testing::write_text(path, text);
     try {
       read_scan_file(path.string(), o);
       ADD_FAILURE() << "no error for: " << text;
@@ -236,7 +226,6 @@ TEST(ScanImport, ErrorsNameFileAndLine) {
   expect_error("IN: walk left OUT: I_WALK I_TURN_LEFT\n", "bad.txt:1: actions differ", verify);
   expect_error("IN: fly OUT: I_WALK\n", "bad.txt:1:", verify);
   EXPECT_THROW(read_scan_file((dir / "missing.txt").string()), lengen::Error);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
