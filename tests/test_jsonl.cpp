@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "file_test_support.h"
+
 #include "io/atomic_file.h"
 
 #include "data/jsonl.h"
@@ -37,14 +39,7 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const lengen::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using lengen::testing::error_of;
 
 bool same(const Example& a, const Example& b) {
   return a.source == b.source && a.target == b.target && a.length == b.length &&

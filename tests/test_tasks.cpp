@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "file_test_support.h"
+
 #include "data/jsonl.h"
 #include "data/tokenizer.h"
 #include "tasks/scratchpad.h"
@@ -81,14 +83,7 @@ GenerateOptions small(uint64_t seed = 1, const std::string& flags = "") {
   return o;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const lengen::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using lengen::testing::error_of;
 
 }  // namespace
 
