@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "test_paths.h"
 #include "util/rng.h"
 
 namespace fs = std::filesystem;
@@ -25,7 +26,7 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  const std::string cmd = std::string(LENGEN_BINARY) + " " + args + " 2>&1";
+  const std::string cmd = std::string(lengen::testing::lengen_binary()) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -140,7 +141,7 @@ TEST(Cli, TrainLmKilledAndResumedEqualsUninterrupted) {
   // Start the same run, kill -9 it once it has written a checkpoint, then resume.
   const pid_t pid = fork();
   if (pid == 0) {
-    const std::string cmd = std::string(LENGEN_BINARY) + " " + args + dir + "/killed >/dev/null 2>&1";
+    const std::string cmd = std::string(lengen::testing::lengen_binary()) + " " + args + dir + "/killed >/dev/null 2>&1";
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), (char*)nullptr);
     _exit(127);
   }

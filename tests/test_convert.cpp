@@ -9,6 +9,7 @@
 #include <map>
 
 #include "file_test_support.h"
+#include "test_paths.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
@@ -441,7 +442,7 @@ TEST(ConvertCli, ConvertCommandWritesAndReportsErrors) {
   TempDir tmp;
   const auto model = make_model(tiny("llama", "rotary"));
   save_model(tmp.file("native"), *model);
-  const std::string bin = LENGEN_BINARY;
+  const std::string bin = lengen::testing::lengen_binary();
   const std::string ok = bin + " convert --from native --to llama " + tmp.file("native") + " " +
                          tmp.file("llama") + " > " + tmp.file("log") + " 2>&1";
   ASSERT_EQ(std::system(ok.c_str()), 0) << io::read_file(tmp.file("log"));

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_paths.h"
+
 #include "file_test_support.h"
 
 #include "io/atomic_file.h"
@@ -49,7 +51,7 @@ bool same(const Example& a, const Example& b) {
 // Runs the lengen binary; returns its exit status and fills `out` with stdout+stderr.
 int run_cli(const std::string& args, std::string& out, const TempDir& tmp) {
   const auto log = tmp.file("cli.log");
-  const int rc = std::system((std::string(LENGEN_BINARY) + " " + args + " > " + log + " 2>&1").c_str());
+  const int rc = std::system((std::string(lengen::testing::lengen_binary()) + " " + args + " > " + log + " 2>&1").c_str());
   out = io::read_file(log);
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
