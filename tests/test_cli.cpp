@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -177,3 +178,45 @@ TEST(Cli, TrainLmKilledAndResumedEqualsUninterrupted) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<nlohmann::json> json_lines(const std::string& out) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+}  // namespace
+
+TEST(Cli, BenchReportsThroughputFlopsAndMemoryAsJson) {
+  const Result train = run("bench train --preset tiny --batch 2 --seq 8 --pe nope,t5_bias --reps 1 "
+                           "--warmup 0 --threads 1 --json");
+  ASSERT_EQ(train.code, 0) << train.out;
+  const auto t = json_lines(train.out);
+  ASSERT_EQ(t.size(), 2u) << train.out;
+  EXPECT_EQ(t[1]["pe"], "t5_bias");
+  for (const auto& r : t) {
+    EXPECT_GT(r["tokens_per_s"].get<double>(), 0);
+    EXPECT_GT(r["gflops"].get<double>(), 0);
+    EXPECT_GT(r["needed_mib"].get<double>(), 0);
+    EXPECT_GE(r["peak_rss_mib"].get<double>(), r["base_rss_mib"].get<double>());
+  }
+  const Result decode = run("bench decode --preset tiny --batch 3 --prompt 4 --new-tokens 5 "
+                            "--pe rotary --reps 1 --warmup 0 --threads 1 --json");
+  ASSERT_EQ(decode.code, 0) << decode.out;
+  const auto d = json_lines(decode.out);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0]["new_tokens"], 5);
+  EXPECT_GT(d[0]["tokens_per_s"].get<double>(), 0);
+  const Result gemm = run("bench gemm --sizes 16,32 --reps 1 --warmup 0 --json");
+  ASSERT_EQ(gemm.code, 0) << gemm.out;
+  const auto g = json_lines(gemm.out);
+  ASSERT_EQ(g.size(), 3u);
+  EXPECT_EQ(g[2]["bench"], "gemm_peak");
+  EXPECT_DOUBLE_EQ(g[2]["gflops"].get<double>(),
+                   std::max(g[0]["gflops"].get<double>(), g[1]["gflops"].get<double>()));
+  EXPECT_NE(run("bench decode --preset tiny --new-tokens 0").code, 0);
+}

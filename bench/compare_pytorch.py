@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The benchmark issue's table, measured side by side in one invocation: for each shape,
+lengen (2 threads) and the PyTorch baseline (bench/pytorch_baseline.py: eager, best of 1 and 2
+threads; torch.compile beside) for training-step and greedy-decoding throughput, plus achieved
+GFLOP/s against this machine's sgemm peak, peak memory against what the step needs, and every
+encoding's training throughput relative to NoPE at the small shape.
+
+Usage: bench/compare_pytorch.py [--reps 5] [--shapes tiny,small,paper] [--no-compile]
+       [--out results.jsonl]   (run scripts/setup-python-tests.sh first for the venv)
+Prints Markdown tables; every raw measurement goes to --out as JSON lines.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+LENGEN = ROOT / "build" / "lengen"
+SHAPES = {  # preset: (batch, seq) of the issue's table; decoding: prompt seq/2 + seq/2 new
+    "tiny": (64, 32),
+    "small": (64, 64),
+    "paper": (8, 128),
+}
+ENCODINGS = ["nope", "abs_sin", "abs_learned", "t5_bias", "alibi", "alibi_learned", "rotary"]
+
+
+def run_json(cmd: list[str]) -> list[dict]:
+    print("+", " ".join(map(str, cmd)), file=sys.stderr, flush=True)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def lengen(mode: str, preset: str, pes: list[str], reps: int, **shape) -> list[dict]:
+    cmd = [LENGEN, "bench", mode, "--preset", preset, "--pe", ",".join(pes), "--threads", "2",
+           "--reps", str(reps), "--json"]
+    for k, v in shape.items():
+        cmd += [f"--{k.replace('_', '-')}", str(v)]
+    return run_json(cmd)
+
+
+def torch_baseline(mode: str, preset: str, reps: int, compile_too: bool, **shape) -> dict:
+    cmd = [sys.executable, ROOT / "bench" / "pytorch_baseline.py", "--mode", mode, "--shape",
+           preset, "--reps", str(reps)]
+    for k, v in shape.items():
+        cmd += [f"--{k.replace('_', '-')}", str(v)]
+    if compile_too:
+        cmd.append("--compile")
+    return run_json(cmd)[0]
+
+
+def fmt_rate(x) -> str:
+    return f"{x:,.0f}" if isinstance(x, (int, float)) else str(x)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--shapes", default="tiny,small,paper")
+    ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--out", default="bench-results.jsonl")
+    a = ap.parse_args()
+    records = []
+    peak = run_json([LENGEN, "bench", "gemm", "--threads", "2", "--reps", str(a.reps), "--json"])
+    records += peak
+    gemm_peak = next(r["gflops"] for r in peak if r["bench"] == "gemm_peak")
+    rows = []
+    for preset in a.shapes.split(","):
+        B, T = SHAPES[preset]
+        dec = {"batch": B, "prompt": T // 2, "new_tokens": T // 2}
+        ours_t = lengen("train", preset, ["nope"], a.reps, batch=B, seq=T)[0]
+        theirs_t = torch_baseline("train", preset, a.reps, not a.no_compile, batch=B, seq=T)
+        ours_d = lengen("decode", preset, ["nope"], a.reps, **dec)[0]
+        theirs_d = torch_baseline("decode", preset, a.reps, not a.no_compile, **dec)
+        records += [ours_t, theirs_t, ours_d, theirs_d]
+        rows.append((preset, B, T, ours_t, theirs_t, ours_d, theirs_d))
+    pe_rows = lengen("train", "small", ENCODINGS, a.reps, batch=64, seq=64) if "small" in a.shapes else []
+    records += pe_rows
+    with open(a.out, "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+
+    print(f"\nsgemm peak of this machine (2 threads): {gemm_peak:.1f} GFLOP/s\n")
+    print("| shape | batch | train lengen tok/s | train torch eager (compile) | ratio | "
+          "lengen GFLOP/s (% of peak) | decode lengen tok/s | decode torch eager (compile) | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for preset, B, T, ot, tt, od, td in rows:
+        tc = tt.get("compiled_tokens_per_s", tt.get("compiled_error", "n/a"))
+        dc = td.get("compiled_tokens_per_s", td.get("compiled_error", "n/a"))
+        print(f"| {preset} | {B} x {T} | {fmt_rate(ot['tokens_per_s'])} | "
+              f"{fmt_rate(tt['tokens_per_s'])} ({fmt_rate(tc)}) | "
+              f"{ot['tokens_per_s'] / tt['tokens_per_s']:.2f}x | "
+              f"{ot['gflops']:.1f} ({100 * ot['gflops'] / gemm_peak:.0f}%) | "
+              f"{fmt_rate(od['tokens_per_s'])} | {fmt_rate(td['tokens_per_s'])} ({fmt_rate(dc)}) | "
+              f"{od['tokens_per_s'] / td['tokens_per_s']:.2f}x |")
+    print("\n| shape | training peak RSS MiB | over start | needed MiB | ratio |")
+    print("|---|---|---|---|---|")
+    for preset, B, T, ot, *_ in rows:
+        print(f"| {preset} | {ot['peak_rss_mib']:.1f} | {ot['peak_rss_mib'] - ot['base_rss_mib']:.1f} | "
+              f"{ot['needed_mib']:.1f} | {ot['memory_ratio']:.2f} |")
+    if pe_rows:
+        nope = next(r["tokens_per_s"] for r in pe_rows if r["pe"] == "nope")
+        print("\n| encoding (small, 64 x 64) | tokens/s | vs NoPE |")
+        print("|---|---|---|")
+        for r in pe_rows:
+            print(f"| {r['pe']} | {fmt_rate(r['tokens_per_s'])} | {r['tokens_per_s'] / nope:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
