@@ -1,5 +1,5 @@
 """PyTorch baseline of lengen's benchmark shapes, for the side-by-side comparison run by
-bench/compare_pytorch.sh: one training step (forward, backward, AdamW) and greedy decoding with
+bench/compare_pytorch.py: one training step (forward, backward, AdamW) and greedy decoding with
 a KV cache, on the parity suite's reference model (tests/python/lengen_ref.py: the same math as
 lengen's t5-family model).
 

@@ -1,7 +1,7 @@
 // lengen bench: the performance harness. `train` and `decode` time one shape per encoding
 // (median of repetitions after warm-up) and report tokens/s, achieved GFLOP/s (FLOP counts of
 // src/model/cost.h) and memory; `gemm` measures this machine's sgemm peak, the yardstick for
-// utilisation. bench/compare_pytorch.sh runs them beside the PyTorch baseline.
+// utilisation. bench/compare_pytorch.py runs them beside the PyTorch baseline.
 #include <cblas.h>
 
 #include <algorithm>
@@ -205,7 +205,7 @@ void add_timing_options(CLI::App* cmd, BenchOptions& o) {
 }  // namespace
 
 void register_bench_commands(CLI::App& app) {
-  auto* bench = app.add_subcommand("bench", "Performance harness (see bench/compare_pytorch.sh)");
+  auto* bench = app.add_subcommand("bench", "Performance harness (see bench/compare_pytorch.py)");
   bench->require_subcommand(1);
   auto o = std::make_shared<BenchOptions>();
   auto* t = bench->add_subcommand("train", "Training-step tokens/s, GFLOP/s and memory per encoding");
