@@ -31,6 +31,12 @@ struct Transformer::Activations {
   std::vector<float> bias;                                   // [B, H, T, T] score biases
   std::vector<int32_t> rows;                                 // token rows given to the head
   std::vector<float> head_in, logits;                        // [M, D] scaled, [M, V]
+  std::vector<float> branch;                                 // [N, D] a sub-layer's output
+  // Backward scratch, kept across steps so a step allocates (and page-faults) nothing.
+  std::vector<float> d_head, d_lnf, d_resid, d_branch, d_norm;  // [M, D], [N, D] x 4
+  std::vector<float> d_h, d_a, d_b;                             // [N, F]
+  std::vector<float> d_att, dq, dk, dv;                         // [N, HD]
+  std::vector<float> dbias;                                     // [B, H, T, T]
 };
 
 namespace {
@@ -235,7 +241,8 @@ void Transformer::forward(const Batch& batch, bool training, uint64_t dropout_ke
   }
   const float scale = cfg_.qk_scale ? 1.0f / std::sqrt(float(cfg_.d_head)) : 1.0f;
   const k::AttentionShape shape{B, T, H, cfg_.d_head};
-  std::vector<float> tmp(size_t(N) * D);
+  std::vector<float>& tmp = a.branch;
+  tmp.resize(size_t(N) * D);
 
   for (int l = 0; l < L; ++l) {
     const LayerParams& lp = layers_[l];
@@ -323,23 +330,29 @@ void Transformer::backward(const Batch& batch, uint64_t dropout_key) {
 
   // head
   const size_t head = cfg_.tie_embeddings ? embed_ : lm_head_;
-  std::vector<float> d_head(size_t(M) * D);
+  std::vector<float>& d_head = a.d_head;
+  d_head.resize(size_t(M) * D);
   k::linear_backward(d_head.data(), G(head), a.logits.data(), a.head_in.data(), P(head), M, D, V,
                      false);
   const float s = cfg_.output_scale ? 1.0f / std::sqrt(float(D)) : 1.0f;
-  std::vector<float> d_lnf(ND, 0.0f);
+  std::vector<float>& d_lnf = a.d_lnf;
+  d_lnf.assign(ND, 0.0f);
   for (int m = 0; m < M; ++m)
     for (int d = 0; d < D; ++d) d_lnf[size_t(a.rows[m]) * D + d] += s * d_head[size_t(m) * D + d];
   k::dropout_backward(d_lnf.data(), ND, p, site_key(dropout_key, L, kFinal));
-  std::vector<float> d_resid(ND, 0.0f);
+  std::vector<float>& d_resid = a.d_resid;
+  d_resid.assign(ND, 0.0f);
   norm_backward(cfg_, d_resid.data(), G(final_norm_w_), G(final_norm_b_), d_lnf.data(),
                 a.resid_out.data(), P(final_norm_w_), a.lnf_mean.data(), a.lnf_rstd.data(), N);
 
-  std::vector<float> d_branch(ND), d_norm(ND), d_h(NF), d_a(NF), d_b;
-  std::vector<float> d_att(NHD), dq(NHD), dk(NHD), dv(NHD);
-  if (cfg_.ffn == FfnKind::SwiGlu) d_b.resize(NF);
-  std::vector<float> dbias;
-  if (pe_->has_learned_scores()) dbias.assign(size_t(B) * H * TT, 0.0f);
+  std::vector<float>&d_branch = a.d_branch, &d_norm = a.d_norm, &d_h = a.d_h, &d_a = a.d_a;
+  std::vector<float>&d_b = a.d_b, &d_att = a.d_att, &dq = a.dq, &dk = a.dk, &dv = a.dv;
+  for (auto* v : {&d_branch, &d_norm}) v->resize(ND);
+  for (auto* v : {&d_h, &d_a}) v->resize(NF);
+  for (auto* v : {&d_att, &dq, &dk, &dv}) v->resize(NHD);
+  d_b.resize(cfg_.ffn == FfnKind::SwiGlu ? NF : 0);
+  std::vector<float>& dbias = a.dbias;
+  dbias.assign(pe_->has_learned_scores() ? size_t(B) * H * TT : 0, 0.0f);
   const float scale = cfg_.qk_scale ? 1.0f / std::sqrt(float(cfg_.d_head)) : 1.0f;
   const k::AttentionShape shape{B, T, H, cfg_.d_head};
 
@@ -584,6 +597,7 @@ void Transformer::decode_step(const std::vector<int32_t>& tokens, const Position
         for (int j = 0; j < n; ++j) {
           const float* kj = K + size_t(j) * HD + size_t(hh) * dh;
           float dot = 0;
+#pragma omp simd reduction(+ : dot)
           for (int d = 0; d < dh; ++d) dot += qh[d] * kj[d];
           sh[j] = (pe_->acts_on_scores() ? sh[j] : 0.0f) + scale * dot;
           mx = std::max(mx, sh[j]);

@@ -1,4 +1,7 @@
+#include <omp.h>
+
 #include <cmath>
+#include <vector>
 
 #include "kernels/cpu/kernels.h"
 
@@ -18,11 +21,33 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, 
   }
 }
 
+// Runs row_fn(n, dw_part, db_part) for every row n, each thread over one contiguous block of
+// rows with its own zeroed partial sums of the parameter gradients; the partials are then
+// added into dw (and db) in thread order, so results depend only on the thread count. One
+// pass over the rows, reading them contiguously (a per-column loop would stride by C).
+template <class RowFn>
+void rows_with_param_grads(int N, int C, float* dw, float* db, RowFn row_fn) {
+  const int nt = omp_get_max_threads();
+  std::vector<float> partial(size_t(nt) * 2 * C, 0.0f);
+#pragma omp parallel num_threads(nt)
+  {
+    const int id = omp_get_thread_num(), n_threads = omp_get_num_threads();
+    float* pw = partial.data() + size_t(id) * 2 * C;
+    const int n0 = int(int64_t(N) * id / n_threads), n1 = int(int64_t(N) * (id + 1) / n_threads);
+    for (int n = n0; n < n1; ++n) row_fn(n, pw, pw + C);
+  }
+  for (int t = 0; t < nt; ++t) {
+    const float* pw = partial.data() + size_t(t) * 2 * C;
+    for (int c = 0; c < C; ++c) dw[c] += pw[c];
+    if (db)
+      for (int c = 0; c < C; ++c) db[c] += pw[C + c];
+  }
+}
+
 void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w,
                       const float* rstd, int N, int C) {
   // dx = r (w dy) - x r^3 / C * sum(w dy x);   dw += sum_n dy x r
-#pragma omp parallel for schedule(static)
-  for (int n = 0; n < N; ++n) {
+  rows_with_param_grads(N, C, dw, nullptr, [&](int n, float* pw, float*) {
     const float* x = inp + size_t(n) * C;
     const float* dy = dout + size_t(n) * C;
     float* dx = dinp + size_t(n) * C;
@@ -30,14 +55,11 @@ void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* in
     float dot = 0;
     for (int c = 0; c < C; ++c) dot += w[c] * dy[c] * x[c];
     const float k = dot * r * r * r / C;
-    for (int c = 0; c < C; ++c) dx[c] += r * w[c] * dy[c] - k * x[c];
-  }
-#pragma omp parallel for schedule(static)
-  for (int c = 0; c < C; ++c) {
-    float acc = 0;
-    for (int n = 0; n < N; ++n) acc += dout[size_t(n) * C + c] * inp[size_t(n) * C + c] * rstd[n];
-    dw[c] += acc;
-  }
+    for (int c = 0; c < C; ++c) {
+      dx[c] += r * w[c] * dy[c] - k * x[c];
+      pw[c] += dy[c] * x[c] * r;
+    }
+  });
 }
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w,
@@ -61,8 +83,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                         const float* w, const float* mean, const float* rstd, int N, int C) {
   // xhat = (x - m) r;  dxhat = dy w;  dx = r (dxhat - mean(dxhat) - xhat mean(dxhat xhat))
-#pragma omp parallel for schedule(static)
-  for (int n = 0; n < N; ++n) {
+  rows_with_param_grads(N, C, dw, db, [&](int n, float* pw, float* pb) {
     const float* x = inp + size_t(n) * C;
     const float* dy = dout + size_t(n) * C;
     float* dx = dinp + size_t(n) * C;
@@ -78,19 +99,10 @@ void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, co
     for (int c = 0; c < C; ++c) {
       const float xhat = (x[c] - m) * r;
       dx[c] += r * (dy[c] * w[c] - s1 - xhat * s2);
+      pw[c] += dy[c] * xhat;
+      pb[c] += dy[c];
     }
-  }
-#pragma omp parallel for schedule(static)
-  for (int c = 0; c < C; ++c) {
-    float aw = 0, ab = 0;
-    for (int n = 0; n < N; ++n) {
-      const float g = dout[size_t(n) * C + c];
-      aw += g * (inp[size_t(n) * C + c] - mean[n]) * rstd[n];
-      ab += g;
-    }
-    dw[c] += aw;
-    db[c] += ab;
-  }
+  });
 }
 
 }  // namespace lengen::kernels
