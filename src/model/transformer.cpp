@@ -94,7 +94,11 @@ Transformer::Transformer(const ModelConfig& config) : cfg_(config), act_(new Act
   pe_ = make_positional_encoding(cfg_);
   build_layout();
   params_.assign(layout_.total(), 0.0f);
-  grads_.assign(layout_.total(), 0.0f);
+}
+
+std::vector<float>& Transformer::grads() {
+  if (grads_.size() != params_.size()) grads_.assign(params_.size(), 0.0f);
+  return grads_;
 }
 
 Transformer::~Transformer() = default;
@@ -156,7 +160,10 @@ void Transformer::init_weights(uint64_t seed) {
   pe_->init_parameters(params_.data());
 }
 
-void Transformer::zero_grads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+void Transformer::zero_grads() {
+  std::vector<float>& g = grads();
+  std::fill(g.begin(), g.end(), 0.0f);
+}
 
 // ---------------------------------------------------------------------------------------------
 // forward
@@ -441,6 +448,7 @@ void check_targets(const Batch& batch, const std::vector<int32_t>& rows, int V) 
 }  // namespace
 
 double Transformer::forward_backward(const Batch& batch, uint64_t dropout_key) {
+  grads();  // allocated before backward() writes through G()
   const std::vector<int32_t> rows = weighted_rows(batch);
   check_targets(batch, rows, cfg_.vocab_size);
   forward(batch, true, dropout_key);

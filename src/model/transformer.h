@@ -43,7 +43,8 @@ class Transformer {
   const PositionalEncoding& pe() const { return *pe_; }
   std::vector<float>& params() { return params_; }
   const std::vector<float>& params() const { return params_; }
-  std::vector<float>& grads() { return grads_; }
+  // Gradients, allocated (zeroed) on first use: inference never pays for them.
+  std::vector<float>& grads();
   size_t num_parameters() const;  // excluding alignment padding
   // Which tensors get weight decay by default: all (the paper decays every weight).
   void init_weights(uint64_t seed);
