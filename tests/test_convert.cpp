@@ -72,7 +72,7 @@ void expect_same_model(const Transformer& a, const Transformer& b, const std::st
       << label;
   Transformer& ma = const_cast<Transformer&>(a);
   Transformer& mb = const_cast<Transformer&>(b);
-  const Batch batch = testing::sample_batch(11, 3);
+  const Batch batch = testing::sample_batch(a.config(), 3);
   EXPECT_EQ(ma.score(batch), mb.score(batch)) << label;
 }
 

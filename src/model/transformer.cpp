@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "kernels/cpu/kernels.h"
+#include "pe/bilevel.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -643,6 +645,16 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
   std::vector<std::vector<int32_t>> out(B);
   if (B == 0 || max_new_tokens <= 0) return out;
   Batch batch = make_batch(prompts, pad_id);
+  add_bilevel_positions(model.config(), batch);
+  // Bilevel encodings: each row's segment state continues from its prompt.
+  std::optional<Segmenter> segmenter;
+  std::vector<Segmenter::State> seg_state(B);
+  std::vector<int32_t> seg(B), intra(B);
+  if (is_bilevel(model.config())) {
+    segmenter.emplace(bilevel_settings(model.config(), "model"), V);
+    for (int b = 0; b < B; ++b)
+      for (int32_t token : prompts[b]) segmenter->next(seg_state[b], token, seg[b], intra[b]);
+  }
   int longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, int(p.size()));
   KVCache cache(model, B, longest + max_new_tokens);
@@ -663,7 +675,11 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
     }
     if (active == 0 || step + 1 == max_new_tokens) break;
     for (int b = 0; b < B; ++b) pos[b] = cache.length(b);  // default positions: 0, 1, 2, ...
-    model.decode_step(next, Positions{pos.data(), nullptr, nullptr}, cache, logits);
+    if (segmenter)
+      for (int b = 0; b < B; ++b) segmenter->next(seg_state[b], next[b], seg[b], intra[b]);
+    model.decode_step(next, Positions{pos.data(), segmenter ? seg.data() : nullptr,
+                                      segmenter ? intra.data() : nullptr},
+                      cache, logits);
   }
   return out;
 }
