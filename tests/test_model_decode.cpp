@@ -81,6 +81,52 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
   EXPECT_LT(worst, 1e-5) << "max relative logit difference";
 }
 
+TEST_P(KvCache, BlockwiseExtendMatchesTheFullForwardPass) {
+  const ModelConfig config = testing::small_config(GetParam());
+  Transformer model(config);
+  model.init_weights(7);
+  Rng rng(23);
+  const int T = 14, V = config.vocab_size, B = 2;
+  std::vector<std::vector<int32_t>> seqs(B);
+  for (auto& s : seqs)
+    for (int t = 0; t < T; ++t) s.push_back(int32_t(rng.below(V)));
+  Batch full = make_batch(seqs, 0);
+  add_bilevel_positions(config, full);
+  std::vector<int32_t> all(B * T);
+  for (int n = 0; n < B * T; ++n) all[n] = n;
+  std::vector<float> ref;
+  model.logits(full, all, ref);
+
+  KVCache cache(model, B, T);
+  double worst = 0;
+  int start = 0;
+  for (int Q : {5, 1, 8}) {  // blocks of different sizes, covering the 14 tokens
+    std::vector<int32_t> tokens, pos, seg, intra;
+    for (int b = 0; b < B; ++b)
+      for (int t = start; t < start + Q; ++t) {
+        const size_t n = size_t(b) * T + t;
+        tokens.push_back(full.tokens[n]);
+        pos.push_back(full.pos[n]);
+        if (!full.seg.empty()) seg.push_back(full.seg[n]), intra.push_back(full.intra[n]);
+      }
+    std::vector<float> got;
+    model.extend(tokens, Q, Positions{pos.data(), seg.empty() ? nullptr : seg.data(),
+                                      intra.empty() ? nullptr : intra.data()},
+                 cache, got);
+    for (int b = 0; b < B; ++b)
+      for (int a = 0; a < Q; ++a) {
+        const float* r = ref.data() + (size_t(b) * T + start + a) * V;
+        const float* g = got.data() + (size_t(b) * Q + a) * V;
+        float scale = 0;
+        for (int v = 0; v < V; ++v) scale = std::max(scale, std::abs(r[v]));
+        for (int v = 0; v < V; ++v) worst = std::max(worst, double(std::abs(r[v] - g[v])) / scale);
+      }
+    start += Q;
+  }
+  EXPECT_EQ(cache.length(0), T);
+  EXPECT_LT(worst, 1e-5) << "max relative logit difference";
+}
+
 INSTANTIATE_TEST_SUITE_P(AllEncodings, KvCache, ::testing::ValuesIn(testing::all_model_cases()),
                          [](const auto& info) { return info.param.label(); });
 
