@@ -103,16 +103,31 @@ void read_jsonl(const std::string& path, std::vector<Document>& out) {
   }
 }
 
+uint64_t source_hash(const std::string& source) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a, then mixed
+  for (unsigned char ch : source) h = (h ^ ch) * 1099511628211ull;
+  return splitmix64(h);
+}
+
 // Validation membership by a hash of the source name: stable when files are added.
 bool is_validation(const std::string& source, double fraction) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : source) h = (h ^ ch) * 1099511628211ull;
-  return double(splitmix64(h) % 1000000) < fraction * 1e6;
+  return double(splitmix64(source_hash(source) ^ 0x5EEDull) % 1000000) < fraction * 1e6;
 }
 
 void write_tokens(const std::string& path, const std::vector<int32_t>& ids) {
   io::write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(ids.data()),
                                                ids.size() * sizeof(int32_t)));
+}
+
+// The tokenizer's default BiPE delimiters as {id: piece}, for data.json.
+nlohmann::json delimiter_pieces(const Tokenizer& tok) {
+  nlohmann::json out = nlohmann::json::object();
+  try {
+    for (int32_t id : tok.default_delimiters()) out[std::to_string(id)] = tok.piece(id);
+  } catch (const Error&) {
+    // none: a BiPE run must then name its delimiters (data.delimiters)
+  }
+  return out;
 }
 
 }  // namespace
@@ -192,6 +207,11 @@ std::vector<Document> read_documents(const CorpusConfig& c) {
 
 void prepare_lm_data(const CorpusConfig& c, const std::string& out_dir) {
   std::vector<Document> docs = read_documents(c);
+  // A deterministic shuffle (by a hash of each source), so a corpus capped by max_tokens is a
+  // sample of the whole corpus rather than its alphabetical beginning.
+  std::stable_sort(docs.begin(), docs.end(), [](const Document& a, const Document& b) {
+    return source_hash(a.source) < source_hash(b.source);
+  });
   size_t bytes = 0;
   for (const auto& d : docs) bytes += d.text.size();
   fmt::print(stderr, "corpus: {} documents, {:.1f} MB\n", docs.size(), double(bytes) / 1e6);
@@ -241,6 +261,7 @@ void prepare_lm_data(const CorpusConfig& c, const std::string& out_dir) {
         {"corpus", c.to_json()},
         {"tokenizer", tokenizer_source},
         {"vocab_size", tok.vocab_size()},
+        {"default_delimiters", delimiter_pieces(tok)},
         {"bos_id", tok.bos_id()},
         {"documents", {{"train", n_train_docs}, {"valid", n_valid_docs}, {"left_out", docs.size() - used}}},
         {"tokens", {{"train", train.size()}, {"valid", valid.size()}}},

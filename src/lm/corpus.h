@@ -32,7 +32,7 @@ struct CorpusConfig {
   std::vector<std::string> exclude = {"/test/", "/tests/", "/idle_test/", "/site-packages/",
                                       "/dist-packages/"};
   int64_t max_tokens = 4'000'000;  // stop adding documents beyond this many tokens (all splits)
-  double valid_fraction = 0.05;    // fraction of documents held out (by a hash of their source)
+  double valid_fraction = 0.1;     // fraction of documents held out (by a hash of their source)
   std::string tokenizer;           // an existing tokenizer.model; empty: train a BPE model
   int vocab_size = 4096;           // of the trained BPE model
   int64_t tokenizer_sentences = 200'000;  // lines sampled to train it

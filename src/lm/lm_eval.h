@@ -22,7 +22,7 @@ namespace lengen::lm {
 
 struct PerplexityOptions {
   std::vector<int> multiples = {1, 2, 3, 4, 5, 6};  // of the training length
-  int64_t max_tokens = 49152;  // span of validation tokens scored at every length
+  int64_t max_tokens = 24576;  // span of validation tokens scored at every length
   int block = 256;             // query block of the blockwise scoring
   int rows = 4;                // chunks scored side by side
   int stride = 0;              // 0: non-overlapping chunks; > 0: sliding window

@@ -17,7 +17,7 @@ nlohmann::json default_lm_run_config() {
        {{"family", "llama"}, {"d_model", 128}, {"n_layers", 2}, {"n_heads", 4}, {"d_head", 32},
         {"d_ff", 384}, {"pe", "rotary"}}},
       {"train",
-       {{"steps", 1000}, {"batch_size", 16}, {"seq_len", 128}, {"lr", 2e-3},
+       {{"steps", 1000}, {"batch_size", 16}, {"seq_len", 64}, {"lr", 2e-3},
         {"warmup_fraction", 0.05}, {"schedule", "linear"}, {"end_lr", 1e-4},
         {"weight_decay", 0.01}, {"grad_clip", 1.0}, {"log_every", 10}, {"checkpoint_every", 100},
         {"eval_every", 250}, {"eval_batches", 4}}},
@@ -109,7 +109,7 @@ TrainResult train_lm(const LmRun& run) {
     const double loss = total / std::max(1, count);
     return nlohmann::json{{"valid_loss", loss},
                           {"valid_ppl", std::exp(loss)},
-                          {"score", -loss},
+                          {"score", std::exp(-loss)},  // 1 / perplexity: higher is better
                           {"summary", fmt::format("val ppl {:.2f}", std::exp(loss))}};
   };
   // The tokenizer travels with every checkpoint, so a checkpoint alone can be evaluated.
