@@ -243,7 +243,7 @@ void prepare_lm_data(const CorpusConfig& c, const std::string& out_dir) {
       dst.insert(dst.end(), ids.begin(), ids.end());
       (v ? n_valid_docs : n_train_docs) += 1;
       total += int64_t(ids.size());
-      if (used % 200 == 0)
+      if (used % 200 == 0 && ::isatty(2))
         fmt::print(stderr, "\rtokenizing: {}/{} documents, {} tokens", used, docs.size(), total);
     }
     fmt::print(stderr, "\rtokenized {} of {} documents: {} tokens (train {}, validation {})\n", used,

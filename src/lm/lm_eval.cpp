@@ -1,5 +1,7 @@
 #include "lm/lm_eval.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -105,7 +107,7 @@ std::vector<PerplexityPoint> evaluate_perplexity(Transformer& model, const Token
         fail("evaluation length {} ({}x the training length {}): {}", T, m, train_length, e.what());
       }
       p.chunks += int64_t(group.size());
-      if (progress) fmt::print(stderr, "\r  length {}: {}/{} windows", T, i, windows.size());
+      if (progress && ::isatty(2)) fmt::print(stderr, "\r  length {}: {}/{} windows", T, i, windows.size());
     }
     p.mean_nll = nll / double(std::max<int64_t>(1, p.predictions));
     p.ppl = std::exp(p.mean_nll);
