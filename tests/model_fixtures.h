@@ -5,6 +5,7 @@
 
 #include "model/config.h"
 #include "model/transformer.h"
+#include "pe/bilevel.h"
 #include "util/rng.h"
 
 namespace lengen::testing {
@@ -15,7 +16,8 @@ struct ModelCase {
   std::string label() const {
     std::string l = family + "_" + pe;
     for (auto it = pe_options.begin(); it != pe_options.end(); ++it)
-      l += "_" + it.key() + "_" + (it->is_string() ? it->get<std::string>() : it->dump());
+      if (it.key() != "delimiters")
+        l += "_" + it.key() + "_" + (it->is_string() ? it->get<std::string>() : it->dump());
     for (char& c : l)
       if (!isalnum(static_cast<unsigned char>(c))) c = '_';
     return l;
@@ -34,6 +36,9 @@ inline std::vector<ModelCase> all_model_cases() {
     // The other rotary variants: full-dim GPT-J pairing, and half-split on the t5 family.
     cases.push_back({family, "rotary", {{"rotary_fraction", 1.0}, {"pairing", "interleaved"}}});
     cases.push_back({family, "rotary", {{"rotary_fraction", 0.5}, {"pairing", "half"}, {"base", 500}}});
+    // Bilevel: delimiters 1 and 2 of the 11 tokens, a table of 4 rows so clamping happens.
+    for (const std::string pe : {"bipe_rope", "bipe_alibi"})
+      cases.push_back({family, pe, {{"delimiters", {1, 2}}, {"intra_size", 4}}});
   }
   cases.push_back({"gpt2", "abs_learned"});
   return cases;
@@ -61,6 +66,13 @@ inline Batch sample_batch(int vocab, uint64_t seed) {
     rows.push_back(r);
   }
   return make_batch(rows, 0, {2, 1, 0});
+}
+
+// The same for a model: with segment ids when its encoding is bilevel.
+inline Batch sample_batch(const ModelConfig& config, uint64_t seed) {
+  Batch batch = sample_batch(config.vocab_size, seed);
+  add_bilevel_positions(config, batch);
+  return batch;
 }
 
 }  // namespace lengen::testing

@@ -27,7 +27,7 @@ TEST(Checkpoint, SaveLoadRoundTripForEveryEncoding) {
     auto loaded = load_model(dir);
     EXPECT_EQ(loaded->params(), model.params()) << c.label();
     EXPECT_EQ(loaded->config().to_json(), model.config().to_json());
-    const Batch batch = testing::sample_batch(11, 3);
+    const Batch batch = testing::sample_batch(model.config(), 3);
     EXPECT_EQ(loaded->score(batch), model.score(batch)) << c.label();
     fs::remove_all(dir);
   }

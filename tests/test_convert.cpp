@@ -61,7 +61,9 @@ std::vector<ModelConfig> llama_cases() {
   return {tiny("llama", "rotary"), tiny("llama", {{"type", "rotary"}, {"base", 500.0}}),
           tiny("llama", {{"type", "rotary"}, {"rotary_fraction", 1.0}, {"pairing", "half"}},
                {{"norm_eps", 1e-6}, {"init_std", 0.03}}),
-          tiny("llama", "alibi")};
+          tiny("llama", "alibi"),
+          tiny("llama", {{"type", "bipe_rope"}, {"delimiters", {1, 2}}, {"intra_size", 4}, {"base", 500.0}}),
+          tiny("llama", {{"type", "bipe_alibi"}, {"delimiters", {3}}})};
 }
 
 void expect_same_model(const Transformer& a, const Transformer& b, const std::string& label) {
@@ -72,7 +74,7 @@ void expect_same_model(const Transformer& a, const Transformer& b, const std::st
       << label;
   Transformer& ma = const_cast<Transformer&>(a);
   Transformer& mb = const_cast<Transformer&>(b);
-  const Batch batch = testing::sample_batch(11, 3);
+  const Batch batch = testing::sample_batch(a.config(), 3);
   EXPECT_EQ(ma.score(batch), mb.score(batch)) << label;
 }
 
@@ -191,7 +193,7 @@ TEST(ConvertRoundTrip, ReferenceConfigAloneGivesTheSameScores) {
     const auto back = import_checkpoint(format, tmp.file("ref"));
     const std::string label = c.to_json().dump();
     EXPECT_EQ(back->params(), model->params()) << label;
-    const Batch batch = testing::sample_batch(11, 3);
+    const Batch batch = testing::sample_batch(model->config(), 3);
     EXPECT_EQ(back->score(batch), model->score(batch)) << label;
     EXPECT_EQ(back->config().family, format == CheckpointFormat::T5 ? "t5" : "llama");
   }
@@ -379,10 +381,11 @@ TEST(ConvertImport, BadConfigFieldsAreNamed) {
        {"'rotary_dim'", "ignored"}},
       {CheckpointFormat::T5, tiny("t5", "nope"), [](auto& j) { j["d_kv"] = "8"; },
        {"'d_kv'", "integer"}},
+      // BiPE without bipe_delimiters: the reference's Llama ids 13 and 869, beyond this vocabulary.
       {CheckpointFormat::Llama, tiny("llama", "rotary"), [](auto& j) { j["rpe_type"] = "bipe_rope"; },
-       {"'rpe_type'", "bipe_rope", "not supported yet"}},
-      {CheckpointFormat::Llama, tiny("llama", "alibi"), [](auto& j) { j["rpe_type"] = "bipe_alibi"; },
-       {"'rpe_type'", "not supported yet"}},
+       {"pe.delimiters", "token id 13", "not in the vocabulary"}},
+      {CheckpointFormat::Llama, tiny("llama", "alibi"), [](auto& j) { j["rpe_type"] = "fire"; },
+       {"'rpe_type'", "not supported"}},
       {CheckpointFormat::Llama, tiny("llama", "rotary"), [](auto& j) { j["num_key_value_heads"] = 1; },
        {"'num_key_value_heads'"}},
       {CheckpointFormat::Llama, tiny("llama", "rotary"), [](auto& j) { j["sliding_window"] = 64; },

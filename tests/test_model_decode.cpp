@@ -5,6 +5,7 @@
 
 #include "model/transformer.h"
 #include "model_fixtures.h"
+#include "pe/bilevel.h"
 
 namespace lengen {
 namespace {
@@ -24,7 +25,8 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
   const std::vector<int> prompt_len = {4, 1, 7};
 
   // Reference: full forward logits at every position.
-  const Batch full = make_batch(seqs, 0);
+  Batch full = make_batch(seqs, 0);
+  add_bilevel_positions(config, full);
   std::vector<int32_t> all(3 * T);
   for (int n = 0; n < 3 * T; ++n) all[n] = n;
   std::vector<float> ref;
@@ -34,7 +36,9 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
   for (int b = 0; b < 3; ++b) prompts.emplace_back(seqs[b].begin(), seqs[b].begin() + prompt_len[b]);
   KVCache cache(model, 3, T);
   std::vector<float> got;
-  model.prefill(make_batch(prompts, 0), cache, got);
+  Batch prompt_batch = make_batch(prompts, 0);
+  add_bilevel_positions(config, prompt_batch);
+  model.prefill(prompt_batch, cache, got);
   double worst = 0;
   auto compare = [&](const std::vector<int>& at) {
     for (int b = 0; b < 3; ++b) {
@@ -51,12 +55,13 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
   // Feed the true next tokens one at a time (rows that are done repeat their last token and
   // are not compared).
   for (int step = 0; step < T - 1; ++step) {
-    std::vector<int32_t> next(3), pos(3);
+    std::vector<int32_t> next(3), pos(3), seg(3), intra(3);
     bool any = false;
     for (int b = 0; b < 3; ++b) {
       const int t = std::min(at[b] + 1, T - 1);
       next[b] = seqs[b][t];
       pos[b] = cache.length(b);
+      if (!full.seg.empty()) seg[b] = full.seg[size_t(b) * T + t], intra[b] = full.intra[size_t(b) * T + t];
       any = any || at[b] + 1 < T;
     }
     if (!any) break;
@@ -64,12 +69,61 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
     bool full_row = false;
     for (int b = 0; b < 3; ++b) full_row = full_row || cache.length(b) >= T;
     if (full_row) break;
-    model.decode_step(next, Positions{pos.data(), nullptr, nullptr}, cache, got);
+    const bool bilevel = !full.seg.empty();
+    model.decode_step(next, Positions{pos.data(), bilevel ? seg.data() : nullptr,
+                                      bilevel ? intra.data() : nullptr},
+                      cache, got);
     for (int b = 0; b < 3; ++b) ++at[b];
     compare(at);
   }
   // Same math in another summation order: agreement to fp32 rounding, relative to the logits'
   // magnitude.
+  EXPECT_LT(worst, 1e-5) << "max relative logit difference";
+}
+
+TEST_P(KvCache, BlockwiseExtendMatchesTheFullForwardPass) {
+  const ModelConfig config = testing::small_config(GetParam());
+  Transformer model(config);
+  model.init_weights(7);
+  Rng rng(23);
+  const int T = 14, V = config.vocab_size, B = 2;
+  std::vector<std::vector<int32_t>> seqs(B);
+  for (auto& s : seqs)
+    for (int t = 0; t < T; ++t) s.push_back(int32_t(rng.below(V)));
+  Batch full = make_batch(seqs, 0);
+  add_bilevel_positions(config, full);
+  std::vector<int32_t> all(B * T);
+  for (int n = 0; n < B * T; ++n) all[n] = n;
+  std::vector<float> ref;
+  model.logits(full, all, ref);
+
+  KVCache cache(model, B, T);
+  double worst = 0;
+  int start = 0;
+  for (int Q : {5, 1, 8}) {  // blocks of different sizes, covering the 14 tokens
+    std::vector<int32_t> tokens, pos, seg, intra;
+    for (int b = 0; b < B; ++b)
+      for (int t = start; t < start + Q; ++t) {
+        const size_t n = size_t(b) * T + t;
+        tokens.push_back(full.tokens[n]);
+        pos.push_back(full.pos[n]);
+        if (!full.seg.empty()) seg.push_back(full.seg[n]), intra.push_back(full.intra[n]);
+      }
+    std::vector<float> got;
+    model.extend(tokens, Q, Positions{pos.data(), seg.empty() ? nullptr : seg.data(),
+                                      intra.empty() ? nullptr : intra.data()},
+                 cache, got);
+    for (int b = 0; b < B; ++b)
+      for (int a = 0; a < Q; ++a) {
+        const float* r = ref.data() + (size_t(b) * T + start + a) * V;
+        const float* g = got.data() + (size_t(b) * Q + a) * V;
+        float scale = 0;
+        for (int v = 0; v < V; ++v) scale = std::max(scale, std::abs(r[v]));
+        for (int v = 0; v < V; ++v) worst = std::max(worst, double(std::abs(r[v] - g[v])) / scale);
+      }
+    start += Q;
+  }
+  EXPECT_EQ(cache.length(0), T);
   EXPECT_LT(worst, 1e-5) << "max relative logit difference";
 }
 

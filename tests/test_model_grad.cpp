@@ -19,7 +19,7 @@ void check_model_gradients(ModelConfig config, uint64_t dropout_key) {
   // Loss in fp32 with rows of ~10 tokens: ~1e-7 relative rounding of a loss ~3. With h = 2e-3
   // the quotient's noise is ~3e-7 * 3 / 4e-3 = 2e-4; abs_tol 5e-4 leaves room for it and
   // rel_tol 2e-2 for the O(h^2) curvature term, while a wrong backward is off by O(|grad|).
-  const Batch batch = testing::sample_batch(config.vocab_size, 11);
+  const Batch batch = testing::sample_batch(config, 11);
   model.zero_grads();
   model.forward_backward(batch, dropout_key);
   const std::vector<float> grads = model.grads();

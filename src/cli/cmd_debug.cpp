@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "pe/bilevel.h"
 #include "data/token_file.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
@@ -107,7 +108,8 @@ void run_step(const StepOptions& o) {
     oc.grad_clip = json_float(a, "grad_clip", oc.grad_clip, where);
   }
 
-  const Batch batch = make_batch(rows, 0, loss_from);
+  Batch batch = make_batch(rows, 0, loss_from);
+  add_bilevel_positions(model->config(), batch);
   const int T = batch.T;
   // Teacher-forced log-probs and logits first (no dropout, no gradients).
   const std::vector<float> lp = model->score(batch);

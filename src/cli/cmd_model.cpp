@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "pe/bilevel.h"
 #include "data/token_file.h"
 #include "model/checkpoint.h"
 #include "util/error.h"
@@ -70,7 +71,8 @@ void run_score(const ScoreOptions& o) {
   for (const auto& r : rows)
     if (r.size() < 2) fail("score: every sequence needs at least 2 tokens (the first is context)");
   auto model = load_model(o.checkpoint);
-  const Batch batch = make_batch(rows, 0);
+  Batch batch = make_batch(rows, 0);
+  add_bilevel_positions(model->config(), batch);
   const std::vector<float> lp = model->score(batch);
   nlohmann::json out = nlohmann::json::array();
   for (size_t r = 0; r < rows.size(); ++r) out.push_back(score_row(rows[r], lp, r * batch.T));

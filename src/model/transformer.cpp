@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
+#include "kernels/cpu/attention_cached.h"
 #include "kernels/cpu/kernels.h"
+#include "pe/bilevel.h"
 #include "util/error.h"
 #include "util/rng.h"
 
@@ -625,23 +628,7 @@ void Transformer::decode_step(const std::vector<int32_t>& tokens, const Position
     add_inplace(x.data(), tmp.data(), tmp.size());
     norm_forward(cfg_, h.data(), mean.data(), rstd.data(), x.data(), P(lp.norm2_w), P(lp.norm2_b),
                  B);
-    const size_t BF = size_t(B) * F;
-    switch (cfg_.ffn) {
-      case FfnKind::Relu:
-        k::linear_forward(fa.data(), h.data(), P(lp.w_up), B, D, F);
-        k::relu_forward(fh.data(), fa.data(), BF);
-        break;
-      case FfnKind::Gelu:
-        k::linear_forward(fa.data(), h.data(), P(lp.w_up), B, D, F);
-        k::gelu_forward(fh.data(), fa.data(), BF);
-        break;
-      case FfnKind::SwiGlu:
-        k::linear_forward(fa.data(), h.data(), P(lp.w_gate), B, D, F);
-        k::linear_forward(fb.data(), h.data(), P(lp.w_up), B, D, F);
-        k::swiglu_forward(fh.data(), fa.data(), fb.data(), BF);
-        break;
-    }
-    k::linear_forward(tmp.data(), fh.data(), P(lp.w_down), B, F, D);
+    ffn_rows(lp, h.data(), B, fa.data(), fb.data(), fh.data(), tmp.data());
     add_inplace(x.data(), tmp.data(), tmp.size());
   }
   for (int b = 0; b < B; ++b) ++cache.length_[b];
@@ -658,6 +645,114 @@ void Transformer::decode_step(const std::vector<int32_t>& tokens, const Position
   logits = a.logits;
 }
 
+void Transformer::ffn_rows(const LayerParams& lp, const float* in, int N, float* fa, float* fb,
+                           float* fh, float* out) const {
+  const int D = cfg_.d_model, F = cfg_.d_ff;
+  const size_t NF = size_t(N) * F;
+  switch (cfg_.ffn) {
+    case FfnKind::Relu:
+      k::linear_forward(fa, in, P(lp.w_up), N, D, F);
+      k::relu_forward(fh, fa, NF);
+      break;
+    case FfnKind::Gelu:
+      k::linear_forward(fa, in, P(lp.w_up), N, D, F);
+      k::gelu_forward(fh, fa, NF);
+      break;
+    case FfnKind::SwiGlu:
+      k::linear_forward(fa, in, P(lp.w_gate), N, D, F);
+      k::linear_forward(fb, in, P(lp.w_up), N, D, F);
+      k::swiglu_forward(fh, fa, fb, NF);
+      break;
+  }
+  k::linear_forward(out, fh, P(lp.w_down), N, F, D);
+}
+
+void Transformer::extend(const std::vector<int32_t>& tokens, int Q, const Positions& p,
+                         KVCache& cache, std::vector<float>& logits) {
+  const int B = cache.B_, N = B * Q, D = cfg_.d_model, HD = cfg_.hd(), F = cfg_.d_ff;
+  const int H = cfg_.n_heads, dh = cfg_.d_head;
+  if (Q < 1 || int(tokens.size()) != N)
+    fail("extend: {} tokens for {} cache rows of {} new tokens", tokens.size(), B, Q);
+  for (int b = 0; b < B; ++b)
+    if (cache.length_[b] + Q > cache.capacity_)
+      fail("extend: row {} would hold {} tokens; the cache holds {}", b, cache.length_[b] + Q,
+           cache.capacity_);
+  for (int n = 0; n < N; ++n)
+    if (tokens[n] < 0 || tokens[n] >= cfg_.vocab_size)
+      fail("extend: token id {} outside the vocabulary of {}", tokens[n], cfg_.vocab_size);
+  if (pe_->needs_segments() && (!p.seg || !p.intra))
+    fail("positional encoding '{}' needs segment ids", pe_->name());
+  pe_->check_positions(p, N);
+  for (int b = 0; b < B; ++b)
+    for (int a = 0; a < Q; ++a) {
+      const size_t o = size_t(b) * cache.capacity_ + cache.length_[b] + a, src = size_t(b) * Q + a;
+      cache.pos_[o] = p.pos[src];
+      if (!cache.seg_.empty()) cache.seg_[o] = p.seg[src], cache.intra_[o] = p.intra[src];
+    }
+  std::vector<float> x(size_t(N) * D), h(size_t(N) * D), mean(N), rstd(N), tmp(size_t(N) * D);
+  std::vector<float> q(size_t(N) * HD), kk(size_t(N) * HD), vv(size_t(N) * HD), att(size_t(N) * HD);
+  std::vector<float> fa(size_t(N) * F), fb(size_t(N) * F), fh(size_t(N) * F);
+  k::embedding_forward(x.data(), tokens.data(), P(embed_), N, D);
+  if (pe_->acts_on_input()) pe_->input_forward(params_.data(), p, N, x.data());
+  const float scale = cfg_.qk_scale ? 1.0f / std::sqrt(float(dh)) : 1.0f;
+  // Score biases of each row's block against its whole cache [B][H, Q, n_b]: same in every layer.
+  std::vector<std::vector<float>> bias(B);
+  if (pe_->acts_on_scores())
+    for (int b = 0; b < B; ++b) {
+      const int n = cache.length_[b] + Q;
+      bias[b].resize(size_t(H) * Q * n);
+      pe_->scores_forward(params_.data(), p.offset(b * Q), Q, cache.positions(b), n, bias[b].data());
+    }
+  for (int l = 0; l < cfg_.n_layers; ++l) {
+    const LayerParams& lp = layers_[l];
+    norm_forward(cfg_, h.data(), mean.data(), rstd.data(), x.data(), P(lp.norm1_w), P(lp.norm1_b),
+                 N);
+    k::linear_forward(q.data(), h.data(), P(lp.wq), N, D, HD);
+    k::linear_forward(kk.data(), h.data(), P(lp.wk), N, D, HD);
+    k::linear_forward(vv.data(), h.data(), P(lp.wv), N, D, HD);
+    if (pe_->acts_on_qk()) {
+      pe_->qk_forward(p, N, q.data(), HD, false);
+      pe_->qk_forward(p, N, kk.data(), HD, true);
+    }
+    for (int b = 0; b < B; ++b) {
+      const size_t at = size_t(cache.length_[b]) * HD, src = size_t(b) * Q * HD;
+      std::memcpy(cache.k(l, b) + at, kk.data() + src, sizeof(float) * Q * HD);
+      std::memcpy(cache.v(l, b) + at, vv.data() + src, sizeof(float) * Q * HD);
+    }
+#pragma omp parallel
+    {
+      std::vector<float> scratch;
+#pragma omp for schedule(static)
+      for (int bh = 0; bh < B * H; ++bh) {
+        const int b = bh / H, hh = bh % H, past = cache.length_[b], n = past + Q;
+        scratch.resize(size_t(Q) * n);
+        const size_t row = size_t(b) * Q * HD + size_t(hh) * dh;
+        k::attention_cached_forward(att.data() + row, q.data() + row, cache.k(l, b) + hh * dh,
+                                    cache.v(l, b) + hh * dh,
+                                    bias[b].empty() ? nullptr : bias[b].data() + size_t(hh) * Q * n,
+                                    Q, past, dh, HD, scale, scratch.data());
+      }
+    }
+    k::linear_forward(tmp.data(), att.data(), P(lp.wo), N, HD, D);
+    add_inplace(x.data(), tmp.data(), tmp.size());
+    norm_forward(cfg_, h.data(), mean.data(), rstd.data(), x.data(), P(lp.norm2_w), P(lp.norm2_b),
+                 N);
+    ffn_rows(lp, h.data(), N, fa.data(), fb.data(), fh.data(), tmp.data());
+    add_inplace(x.data(), tmp.data(), tmp.size());
+  }
+  for (int b = 0; b < B; ++b) cache.length_[b] += Q;
+  Activations& a = *act_;
+  a.lnf.resize(size_t(N) * D);
+  a.lnf_mean.resize(N);
+  a.lnf_rstd.resize(N);
+  norm_forward(cfg_, a.lnf.data(), a.lnf_mean.data(), a.lnf_rstd.data(), x.data(),
+               P(final_norm_w_), P(final_norm_b_), N);
+  std::vector<int32_t> rows(N);
+  for (int n = 0; n < N; ++n) rows[n] = n;
+  output_logits(rows, N, false, 0);
+  logits = a.logits;
+}
+
 std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
                                                 const std::vector<std::vector<int32_t>>& prompts,
                                                 int max_new_tokens, int eos_id, int pad_id) {
@@ -665,6 +760,16 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
   std::vector<std::vector<int32_t>> out(B);
   if (B == 0 || max_new_tokens <= 0) return out;
   Batch batch = make_batch(prompts, pad_id);
+  add_bilevel_positions(model.config(), batch);
+  // Bilevel encodings: each row's segment state continues from its prompt.
+  std::optional<Segmenter> segmenter;
+  std::vector<Segmenter::State> seg_state(B);
+  std::vector<int32_t> seg(B), intra(B);
+  if (is_bilevel(model.config())) {
+    segmenter.emplace(bilevel_settings(model.config(), "model"), V);
+    for (int b = 0; b < B; ++b)
+      for (int32_t token : prompts[b]) segmenter->next(seg_state[b], token, seg[b], intra[b]);
+  }
   int longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, int(p.size()));
   KVCache cache(model, B, longest + max_new_tokens);
@@ -685,7 +790,11 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
     }
     if (active == 0 || step + 1 == max_new_tokens) break;
     for (int b = 0; b < B; ++b) pos[b] = cache.length(b);  // default positions: 0, 1, 2, ...
-    model.decode_step(next, Positions{pos.data(), nullptr, nullptr}, cache, logits);
+    if (segmenter)
+      for (int b = 0; b < B; ++b) segmenter->next(seg_state[b], next[b], seg[b], intra[b]);
+    model.decode_step(next, Positions{pos.data(), segmenter ? seg.data() : nullptr,
+                                      segmenter ? intra.data() : nullptr},
+                      cache, logits);
   }
   return out;
 }

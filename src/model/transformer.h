@@ -67,6 +67,12 @@ class Transformer {
   void prefill(const Batch& prompts, KVCache& cache, std::vector<float>& last_logits);
   void decode_step(const std::vector<int32_t>& tokens, const Positions& p, KVCache& cache,
                    std::vector<float>& logits);
+  // Appends Q tokens to every cache row at once (tokens and positions [B*Q], row b's block
+  // first) and returns the logits of all of them [B*Q, V]. Scoring a long sequence block by
+  // block this way needs attention memory O(H * Q * length) per row, where the full forward
+  // holds O(L * H * length^2) probabilities.
+  void extend(const std::vector<int32_t>& tokens, int Q, const Positions& p, KVCache& cache,
+              std::vector<float>& logits);
 
  private:
   struct LayerParams;  // offsets of one block's tensors
@@ -75,6 +81,9 @@ class Transformer {
   void forward(const Batch& batch, bool training, uint64_t dropout_key);
   void output_logits(const std::vector<int32_t>& rows, int N, bool training, uint64_t dropout_key);
   void backward(const Batch& batch, uint64_t dropout_key);
+  // FFN of one block on N rows of `in` (inference): out = down(act(...)); fa, fb, fh [N, F].
+  void ffn_rows(const LayerParams& lp, const float* in, int N, float* fa, float* fb, float* fh,
+                float* out) const;
   float* P(size_t offset) { return params_.data() + offset; }
   const float* P(size_t offset) const { return params_.data() + offset; }
   float* G(size_t offset) { return grads_.data() + offset; }

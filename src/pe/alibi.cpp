@@ -23,6 +23,15 @@ std::vector<double> alibi_slopes(int n_heads) {
   return slopes;
 }
 
+void alibi_bias_forward(const float* slopes, int n_heads, const int32_t* q_pos, int nq,
+                        const int32_t* k_pos, int nk, float* out) {
+  for (int h = 0; h < n_heads; ++h) {
+    float* o = out + size_t(h) * nq * nk;
+    for (int a = 0; a < nq; ++a)
+      for (int b = 0; b < nk; ++b) o[size_t(a) * nk + b] = -slopes[h] * float(q_pos[a] - k_pos[b]);
+  }
+}
+
 namespace {
 
 class Alibi final : public PositionalEncoding {
@@ -45,12 +54,9 @@ class Alibi final : public PositionalEncoding {
   bool has_learned_scores() const override { return learned_; }
   void scores_forward(const float* params, const Positions& q, int nq, const Positions& k, int nk,
                       float* out) const override {
-    for (int h = 0; h < H_; ++h) {
-      const float m = slope(params, h);
-      float* o = out + size_t(h) * nq * nk;
-      for (int a = 0; a < nq; ++a)
-        for (int b = 0; b < nk; ++b) o[size_t(a) * nk + b] = -m * float(q.pos[a] - k.pos[b]);
-    }
+    std::vector<float> m(H_);
+    for (int h = 0; h < H_; ++h) m[h] = slope(params, h);
+    alibi_bias_forward(m.data(), H_, q.pos, nq, k.pos, nk, out);
   }
   void scores_backward(const float* params, const Positions& q, int nq, const Positions& k,
                        int nk, const float* dout, float* grads) const override {

@@ -1,6 +1,7 @@
 // Factories of the built-in encodings (one .cpp each in this folder) and the small pieces of
 // math that tests check against hand-computed values.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,13 +12,17 @@ namespace lengen {
 
 using PeFactory = std::unique_ptr<PositionalEncoding>(const ModelConfig&, const std::string&);
 PeFactory make_nope, make_abs_sin, make_abs_learned, make_t5_bias, make_alibi, make_alibi_learned,
-    make_rotary;
+    make_rotary, make_bipe_rope, make_bipe_alibi;
 
 // Unidirectional T5 bucket of distance n = i - j (negative n counts as 0), as HF T5 computes
 // it (float32 logarithms).
 int t5_bucket(int n, int num_buckets, int max_distance);
 // Press et al. ALiBi slopes for any head count.
 std::vector<double> alibi_slopes(int n_heads);
+// out[h][a][b] = -slopes[h] * (q_pos[a] - k_pos[b]), out laid out [H, nq, nk] (alibi on
+// position ids, bipe_alibi on segment ids).
+void alibi_bias_forward(const float* slopes, int n_heads, const int32_t* q_pos, int nq,
+                        const int32_t* k_pos, int nk, float* out);
 // Sinusoidal table entry P[p][d] (halves concatenated: sin for d < D/2, cos after).
 float sinusoid_value(int p, int d, int D);
 

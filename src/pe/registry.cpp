@@ -21,6 +21,8 @@ const std::map<std::string, Factory>& registry() {
       {"alibi", make_alibi},
       {"alibi_learned", make_alibi_learned},
       {"rotary", make_rotary},
+      {"bipe_rope", make_bipe_rope},
+      {"bipe_alibi", make_bipe_alibi},
   };
   return r;
 }

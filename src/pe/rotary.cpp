@@ -1,11 +1,12 @@
 // rotary: rotate each (query, key) dimension pair by p * theta_t (Su et al.). Options: the
 // rotated fraction of each head (paper: dh/4, the rest passes through), the pairing
 // (GPT-J "interleaved" pairs (2t, 2t+1); Llama "half" pairs (t, t + rdim/2)), and the base.
-// The backward of a rotation is the rotation by the opposite angle.
+// The rotation itself is shared with bipe_rope (pe/rotation.h).
 #include <cmath>
 
 #include "model/config.h"
 #include "pe/encodings.h"
+#include "pe/rotation.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -13,47 +14,18 @@ namespace {
 
 class Rotary final : public PositionalEncoding {
  public:
-  Rotary(int n_heads, int d_head, int rotary_dim, bool interleaved, double base)
-      : H_(n_heads), dh_(d_head), rdim_(rotary_dim), interleaved_(interleaved) {
-    // inv_freq in float32, then angle = float(p) * inv_freq in float32, as HF computes it.
-    for (int t = 0; t < rdim_ / 2; ++t)
-      inv_freq_.push_back(1.0f / float(std::pow(base, double(2 * t) / rdim_)));
-  }
+  explicit Rotary(RotaryRotation rotation) : rotation_(std::move(rotation)) {}
   std::string name() const override { return "rotary"; }
   bool acts_on_qk() const override { return true; }
   void qk_forward(const Positions& p, int n, float* x, int ld, bool) const override {
-    rotate(p, n, x, ld, 1.0f);
+    rotation_.rotate(p.pos, n, x, ld, 1.0f);
   }
   void qk_backward(const Positions& p, int n, float* dx, int ld, bool) const override {
-    rotate(p, n, dx, ld, -1.0f);
+    rotation_.rotate(p.pos, n, dx, ld, -1.0f);
   }
 
  private:
-  void rotate(const Positions& p, int n, float* x, int ld, float sign) const {
-    const int half = rdim_ / 2;
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < n; ++t) {
-      float cs[512], sn[512];  // rdim/2 <= 512 checked at construction
-      for (int i = 0; i < half; ++i) {
-        const float angle = float(p.pos[t]) * inv_freq_[i];
-        cs[i] = float(std::cos(double(angle)));
-        sn[i] = sign * float(std::sin(double(angle)));
-      }
-      for (int h = 0; h < H_; ++h) {
-        float* v = x + size_t(t) * ld + size_t(h) * dh_;
-        for (int i = 0; i < half; ++i) {
-          const int a = interleaved_ ? 2 * i : i;
-          const int b = interleaved_ ? 2 * i + 1 : i + half;
-          const float xa = v[a], xb = v[b];
-          v[a] = xa * cs[i] - xb * sn[i];
-          v[b] = xa * sn[i] + xb * cs[i];
-        }
-      }
-    }
-  }
-  int H_, dh_, rdim_;
-  bool interleaved_;
-  std::vector<float> inv_freq_;
+  RotaryRotation rotation_;
 };
 
 }  // namespace
@@ -76,7 +48,8 @@ RotarySettings rotary_settings(const ModelConfig& c, const std::string& where) {
 
 std::unique_ptr<PositionalEncoding> make_rotary(const ModelConfig& c, const std::string& where) {
   const RotarySettings s = rotary_settings(c, where);
-  return std::make_unique<Rotary>(c.n_heads, c.d_head, s.rotary_dim, s.interleaved, s.base);
+  return std::make_unique<Rotary>(
+      RotaryRotation(c.n_heads, c.d_head, s.rotary_dim, s.interleaved, s.base));
 }
 
 }  // namespace lengen

@@ -136,8 +136,39 @@ class PE(nn.Module):
             self.rdim = pe.get("rotary_dim", int(round(c.d_head * frac)))
             self.interleaved = pe.get("pairing", "half" if llama else "interleaved") == "interleaved"
             self.base = float(pe.get("base", 10000.0))
+        elif self.type in ("bipe_rope", "bipe_alibi"):
+            # BiPE (SPEC 6): intra-segment table whose last row is zero and frozen, plus RoPE
+            # (half-split, all dims) or ALiBi (slopes x96) on the segment index.
+            self.delimiters = set(pe["delimiters"])
+            self.intra_size = pe.get("intra_size", 1024)
+            self.bipe = nn.Module()
+            self.bipe.intra = nn.Embedding(self.intra_size, D, padding_idx=self.intra_size - 1)
+            if self.type == "bipe_rope":
+                self.rdim, self.interleaved = c.d_head, False
+                self.base = float(pe.get("base", 10000.0))
+            else:
+                m = torch.tensor(alibi_slopes(H), dtype=torch.float64) * 96.0
+                self.register_buffer("fixed_slopes", m.to(torch.float32), persistent=False)
         elif self.type not in ("nope", "abs_sin"):
             raise ValueError(f"reference: unknown pe type {self.type}")
+
+    @property
+    def bilevel(self) -> bool:
+        return self.type in ("bipe_rope", "bipe_alibi")
+
+    def bilevel_ids(self, tokens: torch.Tensor):
+        """Per row: segment index (delimiters counted before the token) and intra-segment
+        index (tokens since the last delimiter, clamped to intra_size - 1). [B, T] each."""
+        seg, intra = torch.zeros_like(tokens), torch.zeros_like(tokens)
+        for b in range(tokens.shape[0]):
+            s = i = 0
+            for t, tok in enumerate(tokens[b].tolist()):
+                seg[b, t], intra[b, t] = s, min(i, self.intra_size - 1)
+                if tok in self.delimiters:
+                    s, i = s + 1, 0
+                else:
+                    i += 1
+        return seg, intra
 
     # input side: added to the token embeddings
     def add_input(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
@@ -147,16 +178,20 @@ class PE(nn.Module):
             if int(pos.max()) >= self.max_positions:
                 raise ValueError("position beyond the abs_learned table")
             return x + self.abs_learned.weight[pos]
+        if self.bilevel:  # pos = the intra-segment ids [B, T]
+            return x + self.bipe.intra(pos)
         return x
 
     # q, k: rotate pairs of the first rdim dims of each head by p * theta_t
     def rotate(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        if self.type != "rotary":
+        if self.type not in ("rotary", "bipe_rope"):
             return x
         r, half = self.rdim, self.rdim // 2
         t = torch.arange(half, dtype=torch.float64)
         theta = (self.base ** (-2.0 * t / r)).to(torch.float32)  # theta_t = base^(-2t/rdim)
-        ang = pos.to(torch.float32)[:, None] * theta[None, :]       # [T, half], fp32 as HF
+        ang = pos.to(torch.float32)[..., None] * theta               # [(B,) T, half], fp32 as HF
+        if ang.dim() == 3:                                            # per-row positions (BiPE)
+            ang = ang[:, None]                                        # [B, 1, T, half]
         cos, sin = torch.cos(ang), torch.sin(ang)
         xr, xpass = x[..., :r], x[..., r:]
         if self.interleaved:   # GPT-J: pairs (2t, 2t+1)
@@ -170,13 +205,15 @@ class PE(nn.Module):
 
     # scores: bias[h, i, j] for query positions i and key positions j
     def score_bias(self, pos: torch.Tensor):
-        dist = pos[:, None] - pos[None, :]  # i - j
+        dist = pos[..., :, None] - pos[..., None, :]  # i - j ([B, T, T] for per-row positions)
         if self.type == "t5_bias":
             b = self.t5_bias.weight[t5_bucket(dist, self.num_buckets, self.max_distance)]  # [T,T,H]
             return b.permute(2, 0, 1)
         if self.type in ("alibi", "alibi_learned"):
             m = self.fixed_slopes if self.type == "alibi" else torch.exp(self.alibi.log_slopes)
             return -m[:, None, None] * dist.to(torch.float32)[None]
+        if self.type == "bipe_alibi":  # [B, H, T, T]
+            return -self.fixed_slopes[None, :, None, None] * dist.to(torch.float32)[:, None]
         return None
 
 
@@ -218,7 +255,7 @@ class Attention(nn.Module):
         q, k = pe.rotate(q, pos), pe.rotate(k, pos)
         s = self.scale * (q @ k.transpose(-1, -2))
         if bias is not None:
-            s = s + bias[None]
+            s = s + (bias if bias.dim() == 4 else bias[None])
         causal = torch.ones(T, T, dtype=torch.bool).tril()
         s = s.masked_fill(~causal, float("-inf"))
         p = torch.softmax(s, dim=-1)
@@ -284,9 +321,13 @@ class LengenReference(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens [B, T] (right-padded rows; positions 0..T-1) -> logits [B, T, V]."""
         B, T = tokens.shape
+        pe = self.model.pe
         pos = torch.arange(T)
-        x = self.model.pe.add_input(self.model.embed_tokens(tokens), pos)
-        bias = self.model.pe.score_bias(pos)  # shared by all layers
+        input_pos = pos
+        if pe.bilevel:  # segment ids act as the positions of RoPE / ALiBi
+            pos, input_pos = pe.bilevel_ids(tokens)
+        x = pe.add_input(self.model.embed_tokens(tokens), input_pos)
+        bias = pe.score_bias(pos)  # shared by all layers
         for layer in self.model.layers:
             x = layer(x, self.model.pe, pos, bias)
         h = self.model.norm(x)

@@ -60,6 +60,17 @@ CASES += [
     ("gpt2", "alibi", {"type": "alibi"}, {}),
     ("gpt2", "rotary", {"type": "rotary"}, {}),
 ]
+# BiPE: delimiters 3 and 7 of the 23 tokens, a table of 8 rows (long segments are clamped to
+# its frozen last row); 6 heads for the x96 ALiBi slopes of a non-power-of-two head count.
+BIPE = {"delimiters": [3, 7], "intra_size": 8}
+CASES += [
+    ("llama", "bipe_rope", {"type": "bipe_rope", **BIPE}, {}),
+    ("llama", "bipe_alibi", {"type": "bipe_alibi", **BIPE}, {}),
+    ("llama", "bipe_alibi_h6", {"type": "bipe_alibi", **BIPE}, {"n_heads": 6}),
+    ("llama", "bipe_rope_base500_A1024", {"type": "bipe_rope", "delimiters": [3], "base": 500}, {}),
+    ("t5", "bipe_rope", {"type": "bipe_rope", **BIPE}, {}),
+    ("t5", "bipe_alibi", {"type": "bipe_alibi", **BIPE}, {}),
+]
 
 
 def case_id(c):

@@ -2,10 +2,15 @@
 //   rope   the plain HF Llama model: RoPE on all head dims, half-split pairing (rotate_half),
 //          base rope_theta. Loads unmodified in transformers as LlamaForCausalLM.
 //   alibi  BiPE's MyLlamaForCausalLM: Llama with fixed ALiBi slopes instead of RoPE.
-//   bipe_rope, bipe_alibi (intra-segment table `model.embeds.0.weight`): not supported yet.
+//   bipe_rope, bipe_alibi  BiPE's bilevel models: the intra-segment table
+//          `model.embeds.0.weight` [train_scale, hidden] (train_scale = pe.intra_size), RoPE
+//          (base rope_theta) or x96 ALiBi on segment indices. The reference code segments on
+//          the Llama tokenizer's ids 13 (newline) and 869 ("▁."); lengen writes its delimiters
+//          as `bipe_delimiters` and reads them back (default on import: 13, 869).
 // Only llama-shaped models fit: RMSNorm, SwiGLU, q.k scaled by 1/sqrt(dh), untied lm_head, no
 // biases, as many key/value heads as query heads. The tensor names are lengen's native ones.
 #include "model/convert/reference_format.h"
+#include "pe/bilevel.h"
 #include "pe/encodings.h"
 #include "util/error.h"
 
@@ -13,6 +18,8 @@ namespace lengen::convert {
 namespace {
 
 constexpr int kMaxPositionEmbeddings = 2048;  // informative only for default RoPE
+// The segment delimiters hard-coded in the BiPE reference: Llama ids of "\n" and "▁.".
+const std::vector<int> kReferenceDelimiters = {13, 869};
 
 class LlamaFormat final : public ReferenceFormat {
  public:
@@ -45,12 +52,20 @@ class LlamaFormat final : public ReferenceFormat {
         cannot("pe.pairing 'interleaved'", "Llama pairs dim t with t + head_dim/2 (rotate_half)");
       rpe = "rope";
       theta = r.base;
-    } else if (type == "alibi") {
-      rpe = "alibi";
+    } else if (type == "alibi" || type == "bipe_alibi") {
+      rpe = type;
+    } else if (type == "bipe_rope") {
+      rpe = type;
+      theta = c.pe.value("base", 10000.0);
     } else {
-      cannot(fmt::format("pe '{}'", type), "rpe_type is rope or alibi");
+      cannot(fmt::format("pe '{}'", type), "rpe_type is rope, alibi, bipe_rope or bipe_alibi");
     }
-    return {{"architectures", {rpe == "rope" ? "LlamaForCausalLM" : "MyLlamaForCausalLM"}},
+    nlohmann::json bilevel = nlohmann::json::object();
+    if (is_bilevel(c)) {
+      const BilevelSettings b = bilevel_settings(c, "config");
+      bilevel = {{"train_scale", b.intra_size}, {"bipe_delimiters", b.delimiters}};
+    }
+    nlohmann::json out = {{"architectures", {rpe == "rope" ? "LlamaForCausalLM" : "MyLlamaForCausalLM"}},
             {"model_type", "llama"},
             {"rpe_type", rpe},
             {"vocab_size", c.vocab_size},
@@ -76,21 +91,25 @@ class LlamaFormat final : public ReferenceFormat {
             {"eos_token_id", nullptr},
             {"pad_token_id", nullptr},
             {"torch_dtype", "float32"}};
+    out.update(bilevel);
+    return out;
   }
 
   ModelConfig import_config(const nlohmann::json& j, const std::string& where) const override {
-    ConfigReader r(j, where, "llama",
-                   hf_harmless_fields({"max_position_embeddings", "pretraining_tp",
-                                       "attention_dropout", "train_scale"}));
+    const std::string rpe = j.value("rpe_type", "rope");
+    const bool bilevel = rpe == "bipe_rope" || rpe == "bipe_alibi";
+    // train_scale sizes BiPE's intra-segment table; other models carry it unused.
+    std::set<std::string> harmless = {"max_position_embeddings", "pretraining_tp",
+                                      "attention_dropout"};
+    if (!bilevel) harmless.insert("train_scale");
+    ConfigReader r(j, where, "llama", hf_harmless_fields(harmless));
     const std::string model_type = r.get_string("model_type", "llama");
     if (model_type != "llama")
       r.error("model_type", "must be \"llama\", got \"" + model_type + "\"");
-    const std::string rpe = r.get_string("rpe_type", "rope");
-    if (rpe == "bipe_rope" || rpe == "bipe_alibi")
-      r.error("rpe_type", "\"" + rpe + "\" (bilevel positions, intra-segment table "
-                          "model.embeds.0.weight) is not supported yet");
-    if (rpe != "rope" && rpe != "alibi")
-      r.error("rpe_type", "\"" + rpe + "\" is not supported; allowed: rope, alibi");
+    r.get_string("rpe_type", "rope");
+    if (rpe != "rope" && rpe != "alibi" && !bilevel)
+      r.error("rpe_type", "\"" + rpe + "\" is not supported; allowed: rope, alibi, bipe_rope, "
+                          "bipe_alibi");
     if (r.get_bool("log_scale", false)) r.error("log_scale", "true is not supported");
     const int heads = r.get_int("num_attention_heads");
     const int hidden = r.get_int("hidden_size");
@@ -144,7 +163,13 @@ class LlamaFormat final : public ReferenceFormat {
                  {"pairing", "half"},
                  {"base", theta}};
     else
-      m["pe"] = {{"type", "alibi"}};
+      m["pe"] = {{"type", rpe}};
+    if (bilevel) {
+      m["pe"]["intra_size"] = r.get_int("train_scale", 1024);
+      m["pe"]["delimiters"] = kReferenceDelimiters;
+      if (r.has("bipe_delimiters")) m["pe"]["delimiters"] = r.get("bipe_delimiters");
+      if (rpe == "bipe_rope") m["pe"]["base"] = theta;
+    }
     r.finish();
     return ModelConfig::from_json(m, where);
   }
@@ -162,6 +187,7 @@ class LlamaFormat final : public ReferenceFormat {
     }
     same("model.norm.weight");
     same("lm_head.weight");
+    if (is_bilevel(c)) t.push_back({"model.embeds.0.weight", "model.pe.bipe.intra.weight"});
     return t;
   }
 
