@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "model/config.h"
@@ -66,6 +67,12 @@ class Transformer {
   void prefill(const Batch& prompts, KVCache& cache, std::vector<float>& last_logits);
   void decode_step(const std::vector<int32_t>& tokens, const Positions& p, KVCache& cache,
                    std::vector<float>& logits);
+
+  // Attention probabilities kept by the last batch forward pass (loss, logits, score,
+  // forward_backward, prefill; before dropout): the query+1 weights of row `query` over keys
+  // 0..query, for one layer, batch row and head. Valid until the next call on the model. The
+  // one place that knows the probability layout (read by src/analysis/).
+  std::span<const float> attention_row(int layer, int batch_row, int head, int query) const;
 
  private:
   struct LayerParams;  // offsets of one block's tensors
