@@ -99,7 +99,7 @@ analysis::AttentionCapture synthetic_capture(const std::vector<std::vector<std::
   x.length = 2;
   for (int t = 0; t < T; ++t) {
     x.tokens.push_back(t);
-    x.words.push_back("w" + std::to_string(t));
+    x.words.push_back(fmt::format("w{}", t));
   }
   x.regions = {{0, 1}, {1, 2}, {2, 2}, {2, T}};
   for (const auto& rows : heads)
@@ -178,21 +178,15 @@ TEST(AnalysisCapture, SaveLoadRoundTripAndCorruptFilesAreNamed) {
 
 // ---- end to end on tiny trained runs ----
 
-nlohmann::json tiny_copy_run(const std::string& pe, const std::string& data_dir) {
-  nlohmann::json j = load_run_config_json("models/tiny,tasks/copy_cmc_tr20_ts40", {});
-  j["model"]["pe"] = pe;
-  j["model"]["d_model"] = 32;
-  j["model"]["d_head"] = 8;
-  j["model"]["d_ff"] = 64;
-  j["data"]["train_size"] = 300;
-  j["data"]["test_size"] = 60;
-  if (!data_dir.empty()) j["data"] = {{"dir", data_dir}};
-  j["train"]["steps"] = 4;
-  j["train"]["batch_size"] = 4;
-  j["train"]["seed"] = 7;
-  j["eval"]["validation_examples"] = 4;
-  j["eval"]["max_per_length"] = 1;
-  return j;
+// A few training steps of a very small model on copy: enough for real attention rows.
+RunConfig tiny_copy_run(const std::string& pe, const std::string& data_dir, int seed = 7) {
+  std::vector<std::string> sets = {
+      "model.pe=" + pe, "model.d_model=32", "model.d_head=8", "model.d_ff=64",
+      "data.train_size=300", "data.test_size=60", "train.steps=4", "train.batch_size=4",
+      "train.seed=" + std::to_string(seed), "eval.validation_examples=4", "eval.max_per_length=1"};
+  nlohmann::json j = load_run_config_json("models/tiny,tasks/copy_cmc_tr20_ts40", sets);
+  if (!data_dir.empty()) j["data"] = {{"dir", data_dir}};  // share the first run's data
+  return RunConfig::from_json(j, "test");
 }
 
 std::vector<std::string> csv_lines(const std::string& path) {
@@ -209,8 +203,8 @@ TEST(AnalysisEndToEnd, CaptureDistanceAttendedHeatmapsOnTinyRuns) {
   TaskRunOptions quiet;
   quiet.quiet = true;
   const std::string nope = dir.file("nope"), alibi = dir.file("alibi");
-  run_task(nope, RunConfig::from_json(tiny_copy_run("nope", ""), "t"), quiet);
-  run_task(alibi, RunConfig::from_json(tiny_copy_run("alibi", nope + "/data"), "t"), quiet);
+  run_task(nope, tiny_copy_run("nope", ""), quiet);
+  run_task(alibi, tiny_copy_run("alibi", nope + "/data"), quiet);
 
   analysis::CaptureSelection sel;
   sel.per_length = 2;
@@ -255,9 +249,7 @@ TEST(AnalysisEndToEnd, CaptureDistanceAttendedHeatmapsOnTinyRuns) {
   EXPECT_TRUE(is_png(maps.files[0]));
 
   // A model trained with another seed is refused.
-  nlohmann::json other = tiny_copy_run("rotary", nope + "/data");
-  other["train"]["seed"] = 8;
-  run_task(dir.file("rotary"), RunConfig::from_json(other, "t"), quiet);
+  run_task(dir.file("rotary"), tiny_copy_run("rotary", nope + "/data", 8), quiet);
   const std::string m = testing::error_of(
       [&] { analysis::analyze_distance({dir.file("rotary")}, nope, sel, analysis::QueryRows::All, dir.file("x")); });
   EXPECT_NE(m.find("train_seed"), std::string::npos) << m;

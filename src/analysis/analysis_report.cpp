@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <initializer_list>
 #include <numeric>
 #include <set>
 
@@ -24,27 +25,41 @@ double mean_of(const std::vector<double>& v) {
   return v.empty() ? NAN : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
 }
 
-void save_table(const report::Table& t, const std::string& dir, const std::string& stem,
-                ReportFiles& out, bool markdown = true) {
-  fs::create_directories(dir);
-  io::write_file_atomic(dir + "/" + stem + ".csv", report::to_csv(t));
-  out.files.push_back(dir + "/" + stem + ".csv");
-  if (!markdown) return;
-  io::write_file_atomic(dir + "/" + stem + ".md", report::to_markdown(t));
-  out.files.push_back(dir + "/" + stem + ".md");
-}
+struct NamedTable {
+  const report::Table* table;
+  std::string stem;
+  bool markdown;  // also <stem>.md (summaries; long per-row tables are CSV only)
+};
+struct NamedPlot {
+  const report::LinePlot* plot;
+  std::string stem;
+};
 
-void save_plot(const report::LinePlot& p, const std::string& dir, const std::string& stem,
-               ReportFiles& out) {
+// Writes the tables and figures into `dir`; the terminal text is `shown`, plus a note when
+// gnuplot is missing.
+ReportFiles save_report(const std::string& dir, std::initializer_list<NamedTable> tables,
+                        std::initializer_list<NamedPlot> plots, const report::Table& shown) {
+  ReportFiles out;
+  out.table_text = report::to_text(shown);
+  fs::create_directories(dir);
+  auto save = [&](const std::string& file, const std::string& content) {
+    io::write_file_atomic(dir + "/" + file, content);
+    out.files.push_back(dir + "/" + file);
+  };
+  for (const NamedTable& t : tables) {
+    save(t.stem + ".csv", report::to_csv(*t.table));
+    if (t.markdown) save(t.stem + ".md", report::to_markdown(*t.table));
+  }
   if (!report::plotting_available()) {
-    if (out.table_text.find("gnuplot not found") == std::string::npos)
-      out.table_text += "(gnuplot not found: install the Debian package gnuplot-nox for the plots)\n";
-    return;
+    out.table_text += "(gnuplot not found: install the Debian package gnuplot-nox for the plots)\n";
+    return out;
   }
-  for (const char* ext : {".png", ".svg"}) {
-    report::write_line_plot(p, dir + "/" + stem + ext);
-    out.files.push_back(dir + "/" + stem + ext);
-  }
+  for (const NamedPlot& p : plots)
+    for (const char* ext : {".png", ".svg"}) {
+      report::write_line_plot(*p.plot, dir + "/" + p.stem + ext);
+      out.files.push_back(dir + "/" + p.stem + ext);
+    }
+  return out;
 }
 
 report::LinePlot line_plot(std::string title, std::string xlabel, std::string ylabel) {
@@ -89,7 +104,6 @@ std::vector<int> all_or(const std::vector<int>& chosen, int n, const char* what)
 
 ReportFiles write_distance_report(const std::vector<RunDistance>& runs,
                                   const std::string& reference_encoding, const std::string& dir) {
-  ReportFiles out;
   report::Table all{{"encoding", "run", "length", "layer", "sym_kl", "js", "examples"}, {}};
   report::Table summary{{"encoding", "sym KL", "JS"}, {}};
   size_t layers = 0;
@@ -130,18 +144,15 @@ ReportFiles write_distance_report(const std::vector<RunDistance>& runs,
     js_plot.series.push_back(js);
     length_plot.series.push_back(by_length);
   }
-  save_table(all, dir, "distance", out, false);
-  save_table(summary, dir, "distance_summary", out);
-  save_plot(kl_plot, dir, "distance_per_layer_kl", out);
-  save_plot(js_plot, dir, "distance_per_layer_js", out);
-  save_plot(length_plot, dir, "distance_vs_length_js", out);
-  out.table_text = report::to_text(summary) + out.table_text;
-  return out;
+  return save_report(dir, {{&all, "distance", false}, {&summary, "distance_summary", true}},
+                     {{&kl_plot, "distance_per_layer_kl"},
+                      {&js_plot, "distance_per_layer_js"},
+                      {&length_plot, "distance_vs_length_js"}},
+                     summary);
 }
 
 ReportFiles write_attended_report(const std::vector<RunAttended>& runs, int bins,
                                   const std::string& dir) {
-  ReportFiles out;
   report::Table hist{{"encoding", "length", "bin_low", "bin_high", "fraction"}, {}};
   report::Table summary{{"encoding", "all"}, {}};
   std::set<int> lengths;
@@ -181,12 +192,9 @@ ReportFiles write_attended_report(const std::vector<RunAttended>& runs, int bins
     hist_plot.series.push_back(h);
     mean_plot.series.push_back(mean);
   }
-  save_table(hist, dir, "attended_distance", out, false);
-  save_table(summary, dir, "attended_distance_summary", out);
-  save_plot(hist_plot, dir, "attended_distance_hist", out);
-  save_plot(mean_plot, dir, "attended_distance_mean", out);
-  out.table_text = report::to_text(summary) + out.table_text;
-  return out;
+  return save_report(dir, {{&hist, "attended_distance", false}, {&summary, "attended_distance_summary", true}},
+                     {{&hist_plot, "attended_distance_hist"}, {&mean_plot, "attended_distance_mean"}},
+                     summary);
 }
 
 ReportFiles write_attention_heatmaps(const AttentionCapture& c, const HeatmapRequest& r,
@@ -227,7 +235,6 @@ ReportFiles write_attention_heatmaps(const AttentionCapture& c, const HeatmapReq
 
 ReportFiles write_efficiency_report(const std::vector<EfficiencyPoint>& points,
                                     const std::string& shape, const std::string& dir) {
-  ReportFiles out;
   report::Table t{{"encoding", "L", "train step ms", "forward ms", "generate ms", "train MiB",
                    "forward MiB", "generate MiB"},
                   {}};
@@ -253,13 +260,12 @@ ReportFiles write_efficiency_report(const std::vector<EfficiencyPoint>& points,
       plot->series[s].y.push_back(y);
     }
   }
-  save_table(t, dir, "efficiency", out);
-  save_plot(train, dir, "efficiency_train_step", out);
-  save_plot(forward, dir, "efficiency_forward", out);
-  save_plot(generate, dir, "efficiency_generate", out);
-  save_plot(memory, dir, "efficiency_memory", out);
-  out.table_text = report::to_text(t) + out.table_text;
-  return out;
+  return save_report(dir, {{&t, "efficiency", true}},
+                     {{&train, "efficiency_train_step"},
+                      {&forward, "efficiency_forward"},
+                      {&generate, "efficiency_generate"},
+                      {&memory, "efficiency_memory"}},
+                     t);
 }
 
 }  // namespace lengen::analysis
