@@ -504,6 +504,21 @@ std::vector<float> Transformer::score(const Batch& batch) {
   return out;
 }
 
+std::span<const float> Transformer::attention_row(int layer, int batch_row, int head,
+                                                  int query) const {
+  const Activations& a = *act_;
+  const int H = cfg_.n_heads;
+  if (a.probs.size() != size_t(cfg_.n_layers) || a.T == 0)
+    fail("attention_row: no forward pass has run on this model");
+  if (layer < 0 || layer >= cfg_.n_layers || batch_row < 0 || batch_row >= a.B || head < 0 ||
+      head >= H || query < 0 || query >= a.T)
+    fail("attention_row: (layer {}, row {}, head {}, query {}) outside [{}, {}, {}, {}]", layer,
+         batch_row, head, query, cfg_.n_layers, a.B, H, a.T);
+  const size_t T = size_t(a.T);
+  const size_t row = (size_t(batch_row) * H + size_t(head)) * T + size_t(query);  // [B, H, T, T]
+  return {a.probs[size_t(layer)].data() + row * T, size_t(query) + 1};
+}
+
 // ---------------------------------------------------------------------------------------------
 // KV-cache decoding
 

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "model/config.h"
@@ -73,6 +74,12 @@ class Transformer {
   // holds O(L * H * length^2) probabilities.
   void extend(const std::vector<int32_t>& tokens, int Q, const Positions& p, KVCache& cache,
               std::vector<float>& logits);
+
+  // Attention probabilities kept by the last batch forward pass (loss, logits, score,
+  // forward_backward, prefill; before dropout): the query+1 weights of row `query` over keys
+  // 0..query, for one layer, batch row and head. Valid until the next call on the model. The
+  // one place that knows the probability layout (read by src/analysis/).
+  std::span<const float> attention_row(int layer, int batch_row, int head, int query) const;
 
  private:
   struct LayerParams;  // offsets of one block's tensors
