@@ -12,6 +12,7 @@ void register_bench_commands(CLI::App& app);  // bench train          (cmd_bench
 void register_pipeline_commands(CLI::App& app);  // train, eval, compare (cmd_pipeline.cpp)
 void register_convert_commands(CLI::App& app);   // convert              (cmd_convert.cpp)
 void register_debug_commands(CLI::App& app);  // debug step, generate (cmd_debug.cpp)
+void register_sweep_commands(CLI::App& app);  // sweep run|run-one|list|slurm, report (cmd_sweep.cpp)
 
 // Sets the OpenMP (and so the OpenMP-built BLAS) thread count; 0 keeps the default.
 void apply_thread_count(int threads);

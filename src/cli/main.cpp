@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   lengen::cli::register_bench_commands(app);
   lengen::cli::register_convert_commands(app);
   lengen::cli::register_debug_commands(app);
+  lengen::cli::register_sweep_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
