@@ -1,10 +1,11 @@
 // lengen sweep run | run-one | list | slurm: the paper's grid of tasks x encodings x seeds
-// (src/sweep/).
+// (src/sweep/); lengen report: its tables and figures as an offline HTML page (src/report/).
 #include <filesystem>
 #include <memory>
 
 #include "cli/commands.h"
 #include "io/atomic_file.h"
+#include "report/study_report.h"
 #include "sweep/grid.h"
 #include "sweep/runner.h"
 #include "sweep/slurm.h"
@@ -127,6 +128,19 @@ void register_sweep_commands(CLI::App& app) {
   slurm->add_option("--script", d->script, "Script path (default: <out>/<name>.slurm)");
   slurm->add_option("--set", d->sets, "Override a resource: time=08:00:00, gres=gpu:1, partition=gpu (repeatable)");
   slurm->callback([d] { slurm_command(*d); });
+
+  auto dirs = std::make_shared<std::vector<std::string>>();
+  auto report_out = std::make_shared<std::string>();
+  auto* report = app.add_subcommand(
+      "report", "Tables and figures of finished runs (sweeps, compare, train runs): HTML page, CSV, JSON");
+  report->add_option("DIR", *dirs, "Directories searched for runs (results.json) and LM/analysis results")->required();
+  report->add_option("--out", *report_out, "Output directory (default: <first DIR>/report)");
+  report->callback([dirs, report_out] {
+    const std::string out = report_out->empty() ? dirs->front() + "/report" : *report_out;
+    const auto r = report::write_study_report(*dirs, out);
+    fmt::print("{}\n{} runs, {} LM/analysis result folders; report: {}/index.html (CSV and JSON beside it)\n", r.text,
+               r.runs, r.extras, r.out_dir);
+  });
 }
 
 }  // namespace lengen::cli

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <mutex>
 
 #include "config/config_loader.h"
 #include "pipeline/compare.h"
@@ -66,7 +67,7 @@ AxisValue axis_value(const std::string& key, const nlohmann::json& raw, const st
     if (!raw.is_string()) fail("{}: a scratchpad must be a string of flags such as \"i1_c1_o1_v1_r1\"", where);
     out.label = "sp-" + path_safe(text.empty() ? "none" : text);
   } else if (key == kSeed) {
-    if (!raw.is_number_unsigned()) fail("{}: a seed must be a non-negative integer", where);
+    if (!raw.is_number_integer() || raw.get<int64_t>() < 0) fail("{}: a seed must be a non-negative integer", where);
     out.label = "seed" + text;
   } else if (key == kPe) {
     if (text.empty()) fail("{}: an empty encoding name", where);
@@ -86,6 +87,17 @@ std::vector<std::string> string_list(const nlohmann::json& j, const std::string&
     out.push_back(e.get<std::string>());
   }
   return out;
+}
+
+// The layered presets of a run; a grid loads the same few layer lists hundreds of times (every
+// run's state check rebuilds its config), so each list is evaluated once per process.
+nlohmann::json load_layers(const std::string& list) {
+  static std::mutex mutex;
+  static std::map<std::string, nlohmann::json> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(list);
+  if (it == cache.end()) it = cache.emplace(list, load_run_config_json(list, {})).first;
+  return it->second;
 }
 
 }  // namespace
@@ -179,7 +191,7 @@ nlohmann::json run_config_json(const SweepFile& sweep, const GridRun& run) {
   }
   std::string list;
   for (const auto& l : layers) list += (list.empty() ? "" : ",") + l;
-  nlohmann::json j = load_run_config_json(list, {});
+  nlohmann::json j = load_layers(list);
   deep_merge(j, sweep.config);
   for (auto it = run.settings.begin(); it != run.settings.end(); ++it) {
     const std::string& key = it.key();
