@@ -111,14 +111,19 @@ SweepFile tiny_sweep(const std::vector<std::string>& encodings) {
       "t.json");
 }
 
+SweepRunOptions quiet_run(const testing::TempDir& tmp, int jobs) {
+  SweepRunOptions o;
+  o.out = tmp.file("out");
+  o.quiet = true;
+  o.jobs = jobs;
+  return o;
+}
+
 TEST(SweepRunner, InterruptedRunsResumeAndCompleteRunsAreSkipped) {
   testing::TempDir tmp;
   const SweepFile s = tiny_sweep({"nope", "alibi"});
   const auto runs = expand_grid(s);
-  SweepRunOptions o;
-  o.out = tmp.file("out");
-  o.quiet = true;
-  o.jobs = 2;
+  SweepRunOptions o = quiet_run(tmp, 2);
   o.stop_at_step = 4;  // "killed" after the checkpoint of step 4
   SweepRunSummary first = run_sweep(s, runs, o);
   EXPECT_EQ(first.succeeded, 0u);
@@ -159,10 +164,7 @@ TEST(SweepRunner, AFailingRunIsRecordedAndTheOthersFinish) {
   testing::TempDir tmp;
   const SweepFile s = tiny_sweep({"no_such_encoding", "alibi"});
   const auto runs = expand_grid(s);
-  SweepRunOptions o;
-  o.out = tmp.file("out");
-  o.quiet = true;
-  o.jobs = 1;
+  const SweepRunOptions o = quiet_run(tmp, 1);
   const SweepRunSummary r = run_sweep(s, runs, o);
   EXPECT_EQ(r.failed, 1u);
   EXPECT_EQ(r.succeeded, 1u);
