@@ -8,6 +8,7 @@
 
 #include "io/atomic_file.h"
 #include "model/checkpoint.h"
+#include "pipeline/job_runner.h"
 #include "pipeline/run_config.h"
 #include "sweep/grid.h"
 #include "sweep/runner.h"
@@ -181,6 +182,21 @@ TEST(SweepRunner, AFailingRunIsRecordedAndTheOthersFinish) {
   const SweepRunSummary again = run_sweep(s, runs, o);
   EXPECT_EQ(again.skipped, 1u);
   EXPECT_EQ(again.failed, 1u);
+}
+
+TEST(SweepRunner, ThreadsAreSharedBetweenJobs) {
+  auto share = [](int threads, int jobs, size_t runs) {
+    const ThreadShare s = share_threads(threads, jobs, runs);
+    return std::make_pair(s.workers, s.threads_per_worker);
+  };
+  EXPECT_EQ(share(2, 0, 30), std::make_pair(2, 1));   // default: one run per thread
+  EXPECT_EQ(share(16, 4, 30), std::make_pair(4, 4));
+  EXPECT_EQ(share(8, 0, 3), std::make_pair(3, 2));    // never more workers than runs
+  EXPECT_EQ(share(2, 5, 30), std::make_pair(5, 1));   // at least one thread each
+  EXPECT_EQ(share(7, 2, 30), std::make_pair(2, 3));
+  EXPECT_EQ(format_duration(42), "42s");
+  EXPECT_EQ(format_duration(185), "3m05s");
+  EXPECT_EQ(format_duration(3720), "1h02m");
 }
 
 TEST(SweepSlurm, ArrayScriptRunsOneGridIndexPerTask) {

@@ -1,10 +1,12 @@
 // lengen sweep run | run-one | list | slurm: the paper's grid of tasks x encodings x seeds
 // (src/sweep/); lengen report: its tables and figures as an offline HTML page (src/report/).
+#include <chrono>
 #include <filesystem>
 #include <memory>
 
 #include "cli/commands.h"
 #include "io/atomic_file.h"
+#include "pipeline/job_runner.h"
 #include "report/study_report.h"
 #include "sweep/grid.h"
 #include "sweep/runner.h"
@@ -54,7 +56,9 @@ void run_command(const SweepArgs& a) {
   o.jobs = a.jobs;
   o.threads = a.threads;
   o.out = out_dir(s, a);
+  const auto start = std::chrono::steady_clock::now();
   const auto summary = sweep::run_sweep(s, selected_runs(s, a), o);
+  fmt::print("wall time {}\n", format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
   if (report_summary(s, summary, o.out)) fail("sweep {}: {} of {} runs failed (the others kept their results)", s.name, summary.failed, summary.total);
 }
 

@@ -43,18 +43,18 @@ WideTable wide_table(const std::vector<std::string>& tasks, const std::vector<st
   for (const auto& e : encodings) w.table.header.push_back(e);
   for (size_t r = 0; r < tasks.size(); ++r) {
     std::vector<std::string> row = {tasks[r]};
-    double best = -1;
+    std::vector<Stats> stats;
     for (const auto& e : encodings) {
       const auto it = cells.find({tasks[r], e});
-      const Stats s = it == cells.end() ? Stats{} : (ood ? it->second.ood : it->second.id);
-      row.push_back(mean_std_cell(s));
-      if (s.n) best = std::max(best, s.mean);
+      stats.push_back(it == cells.end() ? Stats{} : (ood ? it->second.ood : it->second.id));
+      row.push_back(mean_std_cell(stats.back()));
     }
-    for (size_t c = 0; c < encodings.size(); ++c) {
-      const auto it = cells.find({tasks[r], encodings[c]});
-      const Stats s = it == cells.end() ? Stats{} : (ood ? it->second.ood : it->second.id);
-      if (s.n && s.mean == best) w.best.insert({r, c + 1});
-    }
+    // The best mean, unless every encoding ties (nothing stands out then).
+    double best = -1, worst = 2;
+    for (const auto& s : stats)
+      if (s.n) best = std::max(best, s.mean), worst = std::min(worst, s.mean);
+    for (size_t c = 0; c < stats.size(); ++c)
+      if (stats[c].n && stats[c].mean == best && best > worst) w.best.insert({r, c + 1});
     w.table.rows.push_back(row);
   }
   return w;
@@ -212,12 +212,12 @@ StudyReport write_study_report(const std::vector<std::string>& roots, const std:
     Table mrr;
     mrr.header = {"encoding", "OOD MRR", "ID MRR", "queries"};
     std::set<std::pair<size_t, size_t>> best_mrr;
-    double best = -1;
-    for (const auto& e : encodings) best = std::max(best, mrr_ood.count(e) ? mrr_ood.at(e).mrr : -1);
+    double best = -1, worst = 2;  // highlight the best unless all tie
+    for (const auto& [e, rr] : mrr_ood) best = std::max(best, rr.mrr), worst = std::min(worst, rr.mrr);
     for (const auto& e : encodings) {
       const ReciprocalRank o = mrr_ood.count(e) ? mrr_ood.at(e) : ReciprocalRank{NAN, 0};
       const ReciprocalRank i = mrr_id.count(e) ? mrr_id.at(e) : ReciprocalRank{NAN, 0};
-      if (o.queries && o.mrr == best) best_mrr.insert({mrr.rows.size(), 1});
+      if (o.queries && o.mrr == best && best > worst) best_mrr.insert({mrr.rows.size(), 1});
       mrr.rows.push_back({e, o.queries ? fmt::format("{:.3f}", o.mrr) : "n/a", i.queries ? fmt::format("{:.3f}", i.mrr) : "n/a",
                           std::to_string(std::max(o.queries, i.queries))});
       numbers["mrr"][e] = {{"ood", o.queries ? nlohmann::json(o.mrr) : nlohmann::json()},

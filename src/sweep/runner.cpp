@@ -139,7 +139,7 @@ SweepRunSummary run_sweep(const SweepFile& sweep, const std::vector<GridRun>& ru
     if (!outcome.summary.empty()) ++summary.succeeded;
   };
   run_jobs(jobs, ro);
-  write_sweep_status(sweep, runs, out);
+  write_sweep_status(sweep, expand_grid(sweep), out);  // the whole grid, also after run-one or --only
   return summary;
 }
 

@@ -37,7 +37,8 @@ std::string run_dir(const std::string& out, const GridRun& run);
 // results), complete, failed (failure.json), stale (results of another config).
 RunState run_state(const std::string& out, const SweepFile& sweep, const GridRun& run);
 
-// Runs every run of `runs` that is not complete.
+// Runs every run of `runs` (a part of the sweep's grid) that is not complete; then writes the
+// whole grid's <out>/sweep_status.json.
 SweepRunSummary run_sweep(const SweepFile& sweep, const std::vector<GridRun>& runs,
                           const SweepRunOptions& options);
 
