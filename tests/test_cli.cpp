@@ -177,6 +177,34 @@ TEST(Cli, TrainLmKilledAndResumedEqualsUninterrupted) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, SweepListSlurmAndErrors) {
+  const std::string dir = temp_dir("sweep");
+  const std::string file = dir + "/grid.json";
+  lengen::io::write_file_atomic(file, R"({"base": "models/tiny,tasks/copy_cmc_tr20_ts40",
+    "axes": {"pe": ["nope", "alibi"], "seed": [0, 1]}, "slurm": {"cpus_per_task": 2}})");
+  Result r = run("sweep list " + file + " --out " + dir + "/runs");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("   3  pending      alibi/seed1"), std::string::npos) << r.out;
+  r = run("sweep slurm " + file + " --out " + dir + "/runs --set time=02:00:00");
+  EXPECT_EQ(r.code, 0) << r.out;
+  const std::string script = lengen::io::read_file(dir + "/runs/grid.slurm");
+  EXPECT_NE(script.find("#SBATCH --array=0-3\n"), std::string::npos) << script;
+  EXPECT_NE(script.find("#SBATCH --time=02:00:00\n"), std::string::npos) << script;
+  EXPECT_NE(script.find("#SBATCH --cpus-per-task=2\n"), std::string::npos) << script;
+  EXPECT_NE(script.find(std::string("exec '") + fs::canonical(lengen::testing::lengen_binary()).string() +
+                        "' sweep run-one '" + file + "' \"$SLURM_ARRAY_TASK_ID\""),
+            std::string::npos)
+      << script;
+  EXPECT_TRUE(fs::is_directory(dir + "/runs/slurm"));  // Slurm does not create the log folder
+  r = run("sweep run-one " + file + " 4 --out " + dir + "/runs");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("index 4 is out of range; the grid has 4 runs (0..3)"), std::string::npos) << r.out;
+  r = run("report " + dir + "/runs");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("no finished runs"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 
 namespace {

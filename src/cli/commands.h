@@ -14,6 +14,7 @@ void register_convert_commands(CLI::App& app);   // convert              (cmd_co
 void register_debug_commands(CLI::App& app);  // debug step, generate (cmd_debug.cpp)
 void register_lm_commands(CLI::App& app);     // lm data|train|eval|compare (cmd_lm.cpp)
 void register_analyze_commands(CLI::App& app);  // analyze ...          (cmd_analyze.cpp)
+void register_sweep_commands(CLI::App& app);  // sweep run|run-one|list|slurm, report (cmd_sweep.cpp)
 
 // Sets the OpenMP (and so the OpenMP-built BLAS) thread count; 0 keeps the default.
 void apply_thread_count(int threads);

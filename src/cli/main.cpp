@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   lengen::cli::register_debug_commands(app);
   lengen::cli::register_lm_commands(app);
   lengen::cli::register_analyze_commands(app);
+  lengen::cli::register_sweep_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

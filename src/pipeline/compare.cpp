@@ -1,14 +1,6 @@
 #include "pipeline/compare.h"
 
-#include <omp.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
 #include <cmath>
-#include <exception>
-#include <mutex>
-#include <thread>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -16,53 +8,30 @@
 #include "config/config_loader.h"
 #include "data/jsonl.h"
 #include "io/atomic_file.h"
+#include "pipeline/job_runner.h"
 #include "pipeline/make_dataset.h"
 #include "pipeline/run_config.h"
 #include "pipeline/task_run.h"
 #include "report/plot.h"
+#include "report/stats.h"
 #include "report/table.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
 
 namespace lengen {
-namespace {
 
-struct Stats {
-  double mean = 0, std = 0;
-  int n = 0;
-};
+using report::accuracy_per_length;
+using report::mean_std;
+using report::mean_std_cell;
+using report::Stats;
 
-Stats stats(const std::vector<double>& v) {
-  Stats s;
-  s.n = int(v.size());
-  if (v.empty()) return s;
-  for (double x : v) s.mean += x;
-  s.mean /= double(v.size());
-  if (v.size() > 1) {
-    double ss = 0;
-    for (double x : v) ss += (x - s.mean) * (x - s.mean);
-    s.std = std::sqrt(ss / double(v.size() - 1));  // sample standard deviation
-  }
-  return s;
+void set_encoding(nlohmann::json& run_config, const std::string& encoding) {
+  nlohmann::json pe = run_config["model"].value("pe", nlohmann::json::object());
+  if (!pe.is_object() || pe.value("type", "") != encoding) pe = nlohmann::json::object();
+  pe["type"] = encoding;
+  run_config["model"]["pe"] = pe;
 }
-
-std::string cell(const Stats& s) {
-  if (s.n == 0) return "n/a";
-  if (s.n == 1) return report::format_percent(s.mean);
-  return report::format_percent(s.mean) + " ± " + report::format_percent(s.std);
-}
-
-// accuracy per length of one run summary's split section
-std::map<int, double> per_length(const nlohmann::json& split) {
-  std::map<int, double> out;
-  if (!split.is_object() || !split.contains("per_length")) return out;
-  for (auto it = split["per_length"].begin(); it != split["per_length"].end(); ++it)
-    out[std::stoi(it.key())] = it.value()["accuracy"].get<double>();
-  return out;
-}
-
-}  // namespace
 
 CompareReport write_compare_report(const std::vector<nlohmann::json>& runs,
                                    const std::string& report_dir, int longest_train_length) {
@@ -77,7 +46,7 @@ CompareReport write_compare_report(const std::vector<nlohmann::json>& runs,
   std::set<int> test_lengths, all_lengths;
   for (const auto& r : runs)
     for (const char* split : {"validation", "test"})
-      for (const auto& [n, acc] : per_length(r.value(split, nlohmann::json())))
+      for (const auto& [n, acc] : accuracy_per_length(r.value(split, nlohmann::json())))
         (std::string(split) == "test" ? test_lengths : all_lengths).insert(n), all_lengths.insert(n);
 
   report::Table table;
@@ -101,16 +70,16 @@ CompareReport write_compare_report(const std::vector<nlohmann::json>& runs,
       if (r->contains("id_accuracy")) id.push_back((*r)["id_accuracy"]);
       if (r->contains("ood_accuracy")) ood.push_back((*r)["ood_accuracy"]);
       for (const char* split : {"validation", "test"})
-        for (const auto& [n, acc] : per_length(r->value(split, nlohmann::json())))
+        for (const auto& [n, acc] : accuracy_per_length(r->value(split, nlohmann::json())))
           acc_at[n].push_back(acc);
     }
-    const Stats sid = stats(id), sood = stats(ood);
-    std::vector<std::string> row = {pe, std::to_string(by_pe[pe].size()), cell(sid), cell(sood)};
+    const Stats sid = mean_std(id), sood = mean_std(ood);
+    std::vector<std::string> row = {pe, std::to_string(by_pe[pe].size()), mean_std_cell(sid), mean_std_cell(sood)};
     report::Series series;
     series.label = pe;
     nlohmann::json lengths = nlohmann::json::object();
     for (int n : all_lengths) {
-      const Stats s = stats(acc_at[n]);
+      const Stats s = mean_std(acc_at[n]);
       series.x.push_back(n);
       series.y.push_back(s.n ? 100 * s.mean : NAN);
       if (by_pe[pe].size() > 1) {
@@ -119,7 +88,7 @@ CompareReport write_compare_report(const std::vector<nlohmann::json>& runs,
       }
       lengths[std::to_string(n)] = {{"mean", s.mean}, {"std", s.std}, {"runs", s.n}};
     }
-    for (int n : test_lengths) row.push_back(cell(stats(acc_at[n])));
+    for (int n : test_lengths) row.push_back(mean_std_cell(mean_std(acc_at[n])));
     table.rows.push_back(row);
     plot.series.push_back(series);
     summary.push_back({{"encoding", pe},
@@ -176,98 +145,28 @@ CompareReport run_compare(const CompareOptions& o) {
   int longest_train = 0;
   for (const auto& e : data::load_dataset_dir(data_dir).data.train) longest_train = std::max(longest_train, e.length);
 
-  struct Job {
-    std::string label, dir;
-    RunConfig config;
-  };
-  std::vector<Job> jobs;
+  std::vector<RunJob> jobs;
   for (const auto& pe : o.encodings)
     for (uint64_t seed : o.seeds) {
       nlohmann::json j = base;
       j["data"] = {{"dir", data_dir}};
-      nlohmann::json pe_json = j["model"].value("pe", nlohmann::json::object());
-      if (!pe_json.is_object() || pe_json.value("type", "") != pe) pe_json = nlohmann::json::object();
-      pe_json["type"] = pe;
-      j["model"]["pe"] = pe_json;
+      set_encoding(j, pe);
       j["train"]["seed"] = seed;
       const std::string dir = fmt::format("{}/{}/seed{}", o.out, pe, seed);
       jobs.push_back({fmt::format("{}/seed{}", pe, seed), dir, RunConfig::from_json(j, dir)});
     }
-
-  // Runs side by side, the threads split between them (each worker sets its own OpenMP
-  // thread count, which the OpenMP build of OpenBLAS follows too).
-  const int threads = std::max(1, omp_get_max_threads());
-  const int workers = std::max(1, std::min<int>(o.jobs > 0 ? o.jobs : std::max(1, threads / 1),
-                                                int(jobs.size())));
-  const int threads_per_job = std::max(1, threads / workers);
-  std::vector<nlohmann::json> summaries(jobs.size());
-  std::vector<std::exception_ptr> errors(jobs.size());
-  std::vector<std::string> status(jobs.size(), "waiting");
-  std::mutex mutex;
-  std::atomic<size_t> next{0};
-  size_t finished = 0;
-  auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(10);
-  const bool tty = ::isatty(2);
-  // One combined status line (a line per update when stderr is not a terminal, at most every
-  // 10 s), so concurrent runs do not interleave their own progress lines.
-  auto show = [&](bool force) {
-    const auto now = std::chrono::steady_clock::now();
-    if (o.quiet || (!force && now - last_print < std::chrono::seconds(tty ? 1 : 10))) return;
-    last_print = now;
-    std::string line = fmt::format("[compare {}/{} done]", finished, jobs.size());
-    for (size_t i = 0; i < jobs.size(); ++i)
-      if (status[i] != "waiting" && status[i] != "done") line += fmt::format("  {} {}", jobs[i].label, status[i]);
-    fmt::print(stderr, "{}{}{}", tty ? "\r\033[K" : "", line, tty ? "" : "\n");
-  };
-  if (!o.quiet)
-    fmt::print(stderr, "{} runs, {} at a time, {} thread(s) each\n", jobs.size(), workers, threads_per_job);
-  auto worker = [&] {
-    omp_set_num_threads(threads_per_job);
-    for (size_t i; (i = next++) < jobs.size();) {
-      TaskRunOptions ro;
-      ro.quiet = true;
-      ro.on_progress = [&, i](int64_t step, int64_t total, double loss, double) {
-        std::lock_guard<std::mutex> lock(mutex);
-        status[i] = fmt::format("{}/{} loss {:.3f}", step, total, loss);
-        show(false);
-      };
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        status[i] = "starting";
-      }
-      try {
-        summaries[i] = run_task(jobs[i].dir, jobs[i].config, ro);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-      std::lock_guard<std::mutex> lock(mutex);
-      status[i] = "done";
-      ++finished;
-      if (!o.quiet) {
-        if (tty) fmt::print(stderr, "\r\033[K");
-        if (errors[i])
-          fmt::print(stderr, "{}: failed\n", jobs[i].label);
-        else
-          fmt::print(stderr, "{}: ID {:.1f}%, OOD {:.1f}% ({})\n", jobs[i].label,
-                     100 * summaries[i].value("id_accuracy", 0.0),
-                     100 * summaries[i].value("ood_accuracy", 0.0), jobs[i].dir);
-      }
-      show(true);
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
-  for (auto& t : pool) t.join();
-  if (!o.quiet && tty) fmt::print(stderr, "\n");
-  for (size_t i = 0; i < jobs.size(); ++i)
-    if (errors[i]) {
-      try {
-        std::rethrow_exception(errors[i]);
-      } catch (const Error& e) {
-        fail("compare: run {} failed (the other runs finished and kept their results): {}",
-             jobs[i].dir, e.what());
-      }
-    }
+  JobRunnerOptions ro;
+  ro.title = "compare";
+  ro.jobs = o.jobs;
+  ro.quiet = o.quiet;
+  const std::vector<JobOutcome> outcomes = run_jobs(jobs, ro);
+  std::vector<nlohmann::json> summaries;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!outcomes[i].ok())
+      fail("compare: run {} failed (the other runs finished and kept their results): {}",
+           jobs[i].dir, outcomes[i].error);
+    summaries.push_back(outcomes[i].summary);
+  }
   return write_compare_report(summaries, o.out + "/report", longest_train);
 }
 

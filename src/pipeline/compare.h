@@ -32,6 +32,10 @@ struct CompareReport {
 
 CompareReport run_compare(const CompareOptions& options);
 
+// Sets model.pe of a run config to `encoding`, keeping the base config's options of that
+// encoding (e.g. a rotary base) and dropping another encoding's.
+void set_encoding(nlohmann::json& run_config, const std::string& encoding);
+
 // Rebuilds the report from finished runs (one summary per run: results.json contents).
 CompareReport write_compare_report(const std::vector<nlohmann::json>& run_summaries,
                                    const std::string& report_dir, int longest_train_length);

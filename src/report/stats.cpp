@@ -1,0 +1,38 @@
+#include "report/stats.h"
+
+#include <cmath>
+
+#include "report/table.h"
+
+namespace lengen::report {
+
+Stats mean_std(const std::vector<double>& v) {
+  Stats s;
+  s.n = int(v.size());
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= double(v.size());
+  if (v.size() > 1) {
+    double ss = 0;
+    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(ss / double(v.size() - 1));
+  }
+  return s;
+}
+
+std::string mean_std_cell(const Stats& s) {
+  if (s.n == 0) return "n/a";
+  if (s.n == 1) return format_percent(s.mean);
+  return format_percent(s.mean) + " ± " + format_percent(s.std);
+}
+
+std::map<int, double> accuracy_per_length(const nlohmann::json& split) {
+  std::map<int, double> out;
+  if (!split.is_object() || !split.contains("per_length") || !split["per_length"].is_object()) return out;
+  for (auto it = split["per_length"].begin(); it != split["per_length"].end(); ++it)
+    if (it.value().is_object() && it.value().contains("accuracy"))
+      out[std::stoi(it.key())] = it.value()["accuracy"].get<double>();
+  return out;
+}
+
+}  // namespace lengen::report

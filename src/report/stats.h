@@ -1,0 +1,26 @@
+// The numbers shared by the study's reports (`compare`, `report`): mean and sample standard
+// deviation over seeds, their table cell, and a run summary's accuracy per length.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lengen::report {
+
+struct Stats {
+  double mean = 0, std = 0;  // std: sample standard deviation (n - 1); 0 for a single value
+  int n = 0;
+};
+
+Stats mean_std(const std::vector<double>& values);
+
+// Fractions as percent cells: "n/a" (no value), "95.3" (one), "95.3 ± 1.2" (several).
+std::string mean_std_cell(const Stats& s);
+
+// {length: accuracy} of a results.json split section ("validation" or "test": its
+// "per_length" object); empty when the section is missing.
+std::map<int, double> accuracy_per_length(const nlohmann::json& split_section);
+
+}  // namespace lengen::report

@@ -1,0 +1,282 @@
+#include "report/study_report.h"
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "report/extra_results.h"
+#include "report/html.h"
+#include "report/plot.h"
+#include "report/study.h"
+#include "report/table.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace lengen::report {
+namespace {
+
+std::string number(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : ""; }
+
+std::string file_safe(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) out += std::isalnum(c) || c == '-' || c == '.' ? char(c) : '_';
+  return out;
+}
+
+// Rows = task keys, columns = encodings, cells = mean ± std of ID or OOD; the best mean of
+// each row is highlighted.
+struct WideTable {
+  Table table;
+  std::set<std::pair<size_t, size_t>> best;
+};
+
+WideTable wide_table(const std::vector<std::string>& tasks, const std::vector<std::string>& encodings,
+                     const std::map<std::pair<std::string, std::string>, Cell>& cells, bool ood) {
+  WideTable w;
+  w.table.header = {"task split"};
+  for (const auto& e : encodings) w.table.header.push_back(e);
+  for (size_t r = 0; r < tasks.size(); ++r) {
+    std::vector<std::string> row = {tasks[r]};
+    std::vector<Stats> stats;
+    for (const auto& e : encodings) {
+      const auto it = cells.find({tasks[r], e});
+      stats.push_back(it == cells.end() ? Stats{} : (ood ? it->second.ood : it->second.id));
+      row.push_back(mean_std_cell(stats.back()));
+    }
+    // The best mean, unless every encoding ties (nothing stands out then).
+    double best = -1, worst = 2;
+    for (const auto& s : stats)
+      if (s.n) best = std::max(best, s.mean), worst = std::min(worst, s.mean);
+    for (size_t c = 0; c < stats.size(); ++c)
+      if (stats[c].n && stats[c].mean == best && best > worst) w.best.insert({r, c + 1});
+    w.table.rows.push_back(row);
+  }
+  return w;
+}
+
+LinePlot length_plot(const std::vector<RunRecord>& runs, const std::string& task,
+                     const std::vector<std::string>& encodings, nlohmann::json& numbers, Table& csv) {
+  LinePlot plot;
+  plot.title = task + ": exact match by length";
+  plot.xlabel = "length";
+  plot.ylabel = "exact match (%)";
+  plot.ymin = 0;
+  plot.ymax = 100;
+  int longest_id = 0;
+  for (const auto& e : encodings) {
+    const auto points = accuracy_by_length(runs, task, e);
+    if (points.empty()) continue;
+    Series s;
+    s.label = e;
+    bool spread = false;
+    for (const auto& [n, p] : points) spread = spread || p.accuracy.n > 1;
+    for (const auto& [n, p] : points) {
+      s.x.push_back(n);
+      s.y.push_back(100 * p.accuracy.mean);
+      if (spread) {
+        s.y_low.push_back(100 * (p.accuracy.mean - p.accuracy.std));
+        s.y_high.push_back(100 * (p.accuracy.mean + p.accuracy.std));
+      }
+      if (p.in_distribution) longest_id = std::max(longest_id, n);
+      numbers[e][std::to_string(n)] = {{"mean", p.accuracy.mean}, {"std", p.accuracy.std}, {"runs", p.accuracy.n},
+                                       {"in_distribution", p.in_distribution}};
+      csv.rows.push_back({task, e, std::to_string(n), p.in_distribution ? "ID" : "OOD", number(p.accuracy.mean),
+                          number(p.accuracy.std), std::to_string(p.accuracy.n)});
+    }
+    plot.series.push_back(std::move(s));
+  }
+  if (longest_id > 0) {
+    plot.marker_x = longest_id + 0.5;
+    plot.marker_label = "longest ID length";
+  }
+  return plot;
+}
+
+// Scratchpad comparison: task splits run with several scratchpad formats.
+Table scratchpad_table(const std::vector<RunRecord>& runs, const std::vector<std::string>& encodings,
+                       const std::map<std::pair<std::string, std::string>, Cell>& cells) {
+  std::map<std::string, std::set<std::string>> formats;  // task split -> formats
+  for (const auto& r : runs) formats[r.task_split()].insert(r.scratchpad.empty() ? "none" : r.scratchpad);
+  Table t;
+  t.header = {"task split", "scratchpad", "encoding", "seeds", "ID", "OOD"};
+  for (const auto& [task, fmts] : formats) {
+    if (fmts.size() < 2) continue;
+    for (const auto& f : fmts)
+      for (const auto& e : encodings) {
+        const std::string key = f == "none" ? task : task + " [sp " + f + "]";
+        const auto it = cells.find({key, e});
+        if (it == cells.end()) continue;
+        t.rows.push_back({task, f, e, std::to_string(it->second.seeds.size()), mean_std_cell(it->second.id),
+                          mean_std_cell(it->second.ood)});
+      }
+  }
+  return t;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+  return buf;
+}
+
+// Writes the plot (PNG for the page, SVG for papers) and returns its figure, or a note.
+std::string plot_figure(const LinePlot& plot, const std::string& out_dir, const std::string& stem,
+                        const std::string& caption) {
+  if (!plotting_available())
+    return "<p class=\"note\">(gnuplot not found: install the Debian package gnuplot-nox for the figures)</p>\n";
+  const std::string png = out_dir + "/" + stem + ".png";
+  write_line_plot(plot, png);
+  write_line_plot(plot, out_dir + "/" + stem + ".svg");
+  return html::figure(png, caption);
+}
+
+std::string extras_section(const std::vector<ExtraResults>& extras, const std::string& kind, const std::string& title,
+                           nlohmann::json& numbers) {
+  std::string body;
+  for (const auto& x : extras) {
+    if (x.kind != kind) continue;
+    body += "<h3>" + html::escape(x.dir) + "</h3>\n";
+    for (const auto& csv : x.csv_files) {
+      Table t = read_csv_table(csv);
+      numbers[csv] = {{"header", t.header}, {"rows", t.rows}};
+      constexpr size_t kShown = 60;
+      const size_t total = t.rows.size();
+      if (total > kShown) t.rows.resize(kShown);
+      body += "<p class=\"note\">" + html::escape(fs::path(csv).filename().string()) +
+              (total > kShown ? fmt::format(": the first {} of {} rows (all in report.json)", kShown, total) : "") +
+              "</p>\n" + html::table(t);
+    }
+    for (const auto& image : x.images) body += html::figure(image, fs::path(image).filename().string());
+  }
+  return body.empty() ? "" : "<h2>" + html::escape(title) + "</h2>\n" + body;
+}
+
+}  // namespace
+
+StudyReport write_study_report(const std::vector<std::string>& roots, const std::string& out_dir) {
+  if (roots.empty()) fail("report: no directories given");
+  const std::vector<RunRecord> runs = find_runs(roots, {out_dir});
+  const std::vector<ExtraResults> extras = find_extra_results(roots, {out_dir});
+  if (runs.empty() && extras.empty())
+    fail("report: no finished runs (results.json) nor LM/analysis results under {}", fmt::join(roots, ", "));
+  fs::create_directories(out_dir);
+  const auto encodings = encoding_order(runs);
+  const auto tasks = task_key_order(runs);
+  const auto cells = aggregate(runs);
+  nlohmann::json numbers = {{"generated", utc_now()}, {"roots", roots}};
+  std::string body = "<h1>Length generalization report</h1>\n";
+  body += fmt::format("<p class=\"note\">{} runs, {} task splits, {} encodings, from {}; generated {}. Exact match "
+                      "in %: ID = validation lengths, OOD = test lengths (longer than training); mean ± sample "
+                      "standard deviation over seeds; best mean of each row highlighted.</p>\n",
+                      runs.size(), tasks.size(), encodings.size(), html::escape(fmt::format("{}", fmt::join(roots, ", "))),
+                      utc_now());
+  StudyReport out;
+  out.out_dir = out_dir;
+  out.runs = runs.size();
+  out.extras = extras.size();
+
+  if (!runs.empty()) {
+    // (a) the main table
+    const WideTable ood = wide_table(tasks, encodings, cells, true), id = wide_table(tasks, encodings, cells, false);
+    body += "<h2>Main table: OOD exact match (%)</h2>\n" + html::table(ood.table, ood.best, "main");
+    body += "<h2>ID exact match (%)</h2>\n" + html::table(id.table, id.best, "main");
+    Table long_csv;
+    long_csv.header = {"task", "split", "scratchpad", "encoding", "seeds", "id_mean", "id_std", "ood_mean", "ood_std"};
+    nlohmann::json main_json = nlohmann::json::array();
+    std::map<std::string, const RunRecord*> example;  // task key -> a run (its task, split, scratchpad)
+    for (const auto& r : runs) example.emplace(r.task_key(), &r);
+    for (const auto& [key, cell] : cells) {
+      const RunRecord& r = *example.at(key.first);
+      long_csv.rows.push_back({r.task, r.split, r.scratchpad, key.second, std::to_string(cell.seeds.size()),
+                               number(cell.id.mean), number(cell.id.std), number(cell.ood.mean), number(cell.ood.std)});
+      main_json.push_back({{"task", r.task}, {"split", r.split}, {"scratchpad", r.scratchpad}, {"encoding", key.second},
+                           {"seeds", cell.seeds}, {"id", {{"mean", cell.id.mean}, {"std", cell.id.std}, {"n", cell.id.n}}},
+                           {"ood", {{"mean", cell.ood.mean}, {"std", cell.ood.std}, {"n", cell.ood.n}}}});
+    }
+    numbers["main_table"] = main_json;
+    io::write_file_atomic(out_dir + "/main_table.csv", to_csv(long_csv));
+    io::write_file_atomic(out_dir + "/main_table.md", "OOD exact match (%), mean ± std over seeds\n\n" +
+                                                          to_markdown(ood.table) + "\nID exact match (%)\n\n" +
+                                                          to_markdown(id.table));
+    out.text = "OOD exact match (%), mean ± std over seeds\n\n" + to_text(ood.table) + "\n";
+
+    // (b) mean reciprocal rank
+    const auto mrr_ood = mean_reciprocal_rank(runs, true), mrr_id = mean_reciprocal_rank(runs, false);
+    Table mrr;
+    mrr.header = {"encoding", "OOD MRR", "ID MRR", "queries"};
+    std::set<std::pair<size_t, size_t>> best_mrr;
+    double best = -1, worst = 2;  // highlight the best unless all tie
+    for (const auto& [e, rr] : mrr_ood) best = std::max(best, rr.mrr), worst = std::min(worst, rr.mrr);
+    for (const auto& e : encodings) {
+      const ReciprocalRank o = mrr_ood.count(e) ? mrr_ood.at(e) : ReciprocalRank{NAN, 0};
+      const ReciprocalRank i = mrr_id.count(e) ? mrr_id.at(e) : ReciprocalRank{NAN, 0};
+      if (o.queries && o.mrr == best && best > worst) best_mrr.insert({mrr.rows.size(), 1});
+      mrr.rows.push_back({e, o.queries ? fmt::format("{:.3f}", o.mrr) : "n/a", i.queries ? fmt::format("{:.3f}", i.mrr) : "n/a",
+                          std::to_string(std::max(o.queries, i.queries))});
+      numbers["mrr"][e] = {{"ood", o.queries ? nlohmann::json(o.mrr) : nlohmann::json()},
+                           {"id", i.queries ? nlohmann::json(i.mrr) : nlohmann::json()},
+                           {"ood_queries", o.queries}, {"id_queries", i.queries}};
+    }
+    body += "<h2>Mean reciprocal rank</h2>\n<p class=\"note\">Over every (task split, seed): encodings ranked by "
+            "accuracy, best = 1, ties share the better rank.</p>\n" + html::table(mrr, best_mrr);
+    io::write_file_atomic(out_dir + "/mrr.csv", to_csv(mrr));
+    out.text += "Mean reciprocal rank over (task split, seed)\n\n" + to_text(mrr);
+
+    // (c) accuracy versus length
+    body += "<h2>Accuracy versus length</h2>\n";
+    Table by_length;
+    by_length.header = {"task split", "encoding", "length", "kind", "mean", "std", "runs"};
+    for (const auto& task : tasks) {
+      nlohmann::json task_numbers = nlohmann::json::object();
+      const LinePlot plot = length_plot(runs, task, encodings, task_numbers, by_length);
+      numbers["accuracy_by_length"][task] = task_numbers;
+      body += plot_figure(plot, out_dir, "accuracy_" + file_safe(task), task + ": one line per encoding, mean over seeds, "
+                          "band = ± one standard deviation; dashed line: longest ID length");
+    }
+    io::write_file_atomic(out_dir + "/accuracy_by_length.csv", to_csv(by_length));
+
+    // (d) scratchpads
+    const Table sp = scratchpad_table(runs, encodings, cells);
+    if (!sp.rows.empty()) {
+      body += "<h2>Scratchpad formats</h2>\n" + html::table(sp);
+      io::write_file_atomic(out_dir + "/scratchpad.csv", to_csv(sp));
+    }
+
+    // every run
+    Table all;
+    all.header = {"run", "task", "split", "scratchpad", "encoding", "seed", "id", "ood"};
+    for (const auto& r : runs)
+      all.rows.push_back({r.dir, r.task, r.split, r.scratchpad, r.encoding, std::to_string(r.seed),
+                          r.has_id ? number(r.id) : "", r.has_ood ? number(r.ood) : ""});
+    io::write_file_atomic(out_dir + "/runs.csv", to_csv(all));
+    numbers["runs"] = nlohmann::json::array();
+    for (const auto& r : runs)
+      numbers["runs"].push_back({{"dir", r.dir}, {"task", r.task}, {"split", r.split}, {"scratchpad", r.scratchpad},
+                                 {"encoding", r.encoding}, {"seed", r.seed},
+                                 {"id", r.has_id ? nlohmann::json(r.id) : nlohmann::json()},
+                                 {"ood", r.has_ood ? nlohmann::json(r.ood) : nlohmann::json()},
+                                 {"scratchpad_scores", r.scratchpad_scores}});
+    body += "<details><summary>Every run</summary>\n" + html::table(all) + "</details>\n";
+  }
+
+  // (e) LM perplexity and attention analyses
+  nlohmann::json extra_numbers = nlohmann::json::object();
+  body += extras_section(extras, "lm", "Language modelling: perplexity versus length", extra_numbers);
+  body += extras_section(extras, "attention", "Attention analysis", extra_numbers);
+  if (!extra_numbers.empty()) numbers["extra_results"] = extra_numbers;
+
+  body += "<p class=\"note\">Numbers: main_table.csv, mrr.csv, accuracy_by_length.csv, runs.csv, report.json; figures "
+          "as PNG and SVG next to this page.</p>\n";
+  io::write_file_atomic(out_dir + "/report.json", numbers.dump(2) + "\n");
+  io::write_file_atomic(out_dir + "/index.html", html::page("lengen report", body));
+  return out;
+}
+
+}  // namespace lengen::report

@@ -1,0 +1,176 @@
+// `lengen report`: finding runs, the aggregation math (mean, sample std, mean reciprocal rank)
+// on hand-made results, the LM/analysis reader, and the files of the report.
+#include <gtest/gtest.h>
+
+#include "file_test_support.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "io/atomic_file.h"
+#include "model/checkpoint.h"
+#include "report/extra_results.h"
+#include "report/html.h"
+#include "report/plot.h"
+#include "report/study.h"
+#include "report/study_report.h"
+
+namespace fs = std::filesystem;
+
+namespace lengen::report {
+namespace {
+
+// results.json of a run as task_run writes it (the fields the report reads).
+nlohmann::json results(const std::string& task, const std::string& split, const std::string& pe, int seed, double id,
+                       double ood, const std::string& scratchpad = "") {
+  nlohmann::json data = {{"task", task}, {"split", split}, {"seed", 0}};
+  if (!scratchpad.empty()) data["scratchpad"] = scratchpad;
+  return {{"encoding", pe},
+          {"data", data},
+          {"train_seed", seed},
+          {"id_accuracy", id},
+          {"ood_accuracy", ood},
+          {"validation", {{"per_length", {{"4", {{"accuracy", id}}}, {"8", {{"accuracy", id}}}}}}},
+          {"test", {{"per_length", {{"9", {{"accuracy", ood}}}, {"16", {{"accuracy", ood / 2}}}}}}}};
+}
+
+RunRecord rec(const std::string& task, const std::string& pe, int seed, double id, double ood) {
+  return run_record(results(task, "s", pe, seed, id, ood), task + "/" + pe + "/" + std::to_string(seed));
+}
+
+TEST(StudyReport, MeanAndSampleStdOverSeeds) {
+  const std::vector<RunRecord> runs = {rec("a", "alibi", 0, 1.0, 0.8), rec("a", "alibi", 1, 0.9, 0.6),
+                                       rec("a", "nope", 0, 0.5, 0.1)};
+  const auto cells = aggregate(runs);
+  const Cell& alibi = cells.at({"a s", "alibi"});
+  EXPECT_NEAR(alibi.ood.mean, 0.7, 1e-12);
+  EXPECT_NEAR(alibi.ood.std, std::sqrt(0.02), 1e-12);  // ((0.1^2 + 0.1^2) / (2 - 1))^0.5
+  EXPECT_NEAR(alibi.id.mean, 0.95, 1e-12);
+  EXPECT_EQ(alibi.seeds, (std::vector<uint64_t>{0, 1}));
+  const Cell& nope = cells.at({"a s", "nope"});
+  EXPECT_EQ(nope.ood.n, 1);
+  EXPECT_EQ(nope.ood.std, 0);
+  EXPECT_EQ(mean_std_cell(alibi.ood), "70.0 ± 14.1");
+  EXPECT_EQ(mean_std_cell(nope.ood), "10.0");
+  const auto by_length = accuracy_by_length(runs, "a s", "alibi");
+  ASSERT_EQ(by_length.size(), 4u);
+  EXPECT_TRUE(by_length.at(8).in_distribution);
+  EXPECT_FALSE(by_length.at(16).in_distribution);
+  EXPECT_NEAR(by_length.at(16).accuracy.mean, 0.35, 1e-12);
+}
+
+TEST(StudyReport, MeanReciprocalRankWithTies) {
+  // Query (a, seed 0): alibi and rotary tie for first, nope third. Query (a, seed 1): alibi,
+  // rotary, nope. Query (b, seed 0): only nope and rotary.
+  const std::vector<RunRecord> runs = {rec("a", "nope", 0, 0, 0.1), rec("a", "alibi", 0, 0, 0.8),
+                                       rec("a", "rotary", 0, 0, 0.8), rec("a", "nope", 1, 0, 0.2),
+                                       rec("a", "alibi", 1, 0, 0.6), rec("a", "rotary", 1, 0, 0.3),
+                                       rec("b", "nope", 0, 0, 0.5), rec("b", "rotary", 0, 0, 0.4)};
+  const auto mrr = mean_reciprocal_rank(runs);
+  EXPECT_NEAR(mrr.at("alibi").mrr, 1.0, 1e-12);
+  EXPECT_EQ(mrr.at("alibi").queries, 2);
+  EXPECT_NEAR(mrr.at("rotary").mrr, (1 + 0.5 + 0.5) / 3, 1e-12);
+  EXPECT_NEAR(mrr.at("nope").mrr, (1.0 / 3 + 1.0 / 3 + 1) / 3, 1e-12);
+  EXPECT_EQ(mrr.at("nope").queries, 3);
+  const auto id = mean_reciprocal_rank(runs, false);  // all ID accuracies 0: everyone ties first
+  EXPECT_NEAR(id.at("nope").mrr, 1.0, 1e-12);
+}
+
+TEST(StudyReport, FindsRunsAndReadsCompareDataDirectories) {
+  testing::TempDir tmp;
+  tmp.write("sweep/copy/alibi/seed0/results.json", results("copy", "cmc", "alibi", 0, 1, 0.5).dump());
+  tmp.write("sweep/copy/alibi/seed0/checkpoint/results.json", results("copy", "x", "alibi", 9, 1, 1).dump());
+  tmp.write("sweep/copy/alibi/seed0/eval/test/results.json", R"({"split": "test", "accuracy": 0.5})");
+  tmp.write("lm/results.json", R"({"loss": 1.0})");  // not a task run
+  // A compare run: data names a dataset directory, whose dataset.json has the task.
+  tmp.write("cmp/data/dataset.json", R"({"task": "reverse", "split": "mc_tr20_ts40", "seed": 0})");
+  nlohmann::json cmp = results("ignored", "", "nope", 1, 0.5, 0.0);
+  cmp["data"] = {{"dir", tmp.file("cmp/data")}};
+  tmp.write("cmp/nope/seed1/results.json", cmp.dump());
+  const auto runs = find_runs({tmp.file("sweep"), tmp.file("cmp"), tmp.file("lm"), tmp.file("sweep/copy")});
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].task_key(), "reverse mc_tr20_ts40");
+  EXPECT_EQ(runs[0].seed, 1u);
+  EXPECT_EQ(runs[1].task_key(), "copy cmc");
+  const std::string m = testing::error_of([&] { find_runs({tmp.file("missing")}); });
+  EXPECT_NE(m.find("missing is not a directory"), std::string::npos) << m;
+}
+
+TEST(StudyReport, CsvReaderAndExtraResults) {
+  testing::TempDir tmp;
+  tmp.write("lm/lm_perplexity.csv", "encoding,length,perplexity\r\nalibi,512,\"3,5\"\r\n\"ro\"\"pe\",1024,4.0\n");
+  tmp.write("lm/ppl.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>");
+  tmp.write("analysis/distance.csv", "head,distance\n0,1.5\n");
+  tmp.write("other/notes.csv", "a\n1\n");
+  const Table t = read_csv_table(tmp.file("lm/lm_perplexity.csv"));
+  EXPECT_EQ(t.header, (std::vector<std::string>{"encoding", "length", "perplexity"}));
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0][2], "3,5");
+  EXPECT_EQ(t.rows[1][0], "ro\"pe");
+  const auto extras = find_extra_results({tmp.path().string()});
+  ASSERT_EQ(extras.size(), 2u);
+  EXPECT_EQ(extras[0].kind, "attention");
+  EXPECT_EQ(extras[1].kind, "lm");
+  ASSERT_EQ(extras[1].images.size(), 1u);
+  tmp.write("bad.csv", "a,b\n\"open,1\n");
+  std::string m = testing::error_of([&] { read_csv_table(tmp.file("bad.csv")); });
+  EXPECT_NE(m.find("bad.csv:2: unterminated quoted field"), std::string::npos) << m;
+  tmp.write("wide.csv", "a\n1,2\n");
+  m = testing::error_of([&] { read_csv_table(tmp.file("wide.csv")); });
+  EXPECT_NE(m.find("wide.csv: row 2 has 2 fields but the header has 1"), std::string::npos) << m;
+}
+
+TEST(StudyReport, HtmlBuildingBlocks) {
+  EXPECT_EQ(html::escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+  EXPECT_EQ(html::base64(""), "");
+  EXPECT_EQ(html::base64("f"), "Zg==");
+  EXPECT_EQ(html::base64("fo"), "Zm8=");
+  EXPECT_EQ(html::base64("foo"), "Zm9v");
+  EXPECT_EQ(html::base64("foobar"), "Zm9vYmFy");
+  Table t{{"x", "y"}, {{"1", "<b>"}}};
+  EXPECT_EQ(html::table(t, {{0, 1}}), "<table>\n<thead><tr><th>x</th><th>y</th></tr></thead>\n<tbody>\n"
+                                      "<tr><td>1</td><td class=\"best\">&lt;b&gt;</td></tr>\n</tbody>\n</table>\n");
+}
+
+TEST(StudyReport, WritesPageTablesAndNumbers) {
+  testing::TempDir tmp;
+  for (int seed : {0, 1}) {
+    tmp.write(fmt::format("runs/copy/alibi/seed{}/results.json", seed),
+              results("copy", "cmc", "alibi", seed, 1.0, 0.8 - 0.2 * seed).dump());
+    tmp.write(fmt::format("runs/copy/rotary/seed{}/results.json", seed),
+              results("copy", "cmc", "rotary", seed, 0.9, 0.1).dump());
+    tmp.write(fmt::format("runs/sum/sp/alibi/seed{}/results.json", seed),
+              results("sum", "len", "alibi", seed, 0.9, 0.5, "i1_c1_o1_v1_r1").dump());
+    tmp.write(fmt::format("runs/sum/none/alibi/seed{}/results.json", seed),
+              results("sum", "len", "alibi", seed, 0.7, 0.2).dump());
+  }
+  tmp.write("runs/lm/lm_perplexity.csv", "encoding,length,perplexity\nalibi,512,3.5\n");
+  const std::string out = tmp.file("runs/report");
+  const StudyReport r = write_study_report({tmp.file("runs")}, out);
+  EXPECT_EQ(r.runs, 8u);
+  EXPECT_EQ(r.extras, 1u);
+  for (const char* f : {"index.html", "main_table.csv", "main_table.md", "mrr.csv", "accuracy_by_length.csv",
+                        "scratchpad.csv", "runs.csv", "report.json"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  const std::string csv = io::read_file(out + "/main_table.csv");
+  EXPECT_NE(csv.find("copy,cmc,,alibi,2,1,0,0.7,0.141421"), std::string::npos) << csv;
+  const std::string html = io::read_file(out + "/index.html");
+  EXPECT_NE(html.find("<th>task split</th><th>alibi</th><th>rotary</th>"), std::string::npos);
+  EXPECT_NE(html.find("<td>copy cmc</td><td class=\"best\">70.0 ± 14.1</td><td>10.0 ± 0.0</td>"), std::string::npos);
+  EXPECT_NE(html.find("Scratchpad formats"), std::string::npos);
+  EXPECT_NE(html.find("lm_perplexity.csv"), std::string::npos);
+  const auto numbers = read_json_file(out + "/report.json");
+  EXPECT_NEAR(numbers["mrr"]["alibi"]["ood"].get<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(numbers["mrr"]["rotary"]["ood"].get<double>(), 0.5, 1e-12);
+  if (plotting_available()) {
+    EXPECT_TRUE(fs::exists(out + "/accuracy_copy_cmc.png"));
+    EXPECT_NE(html.find("data:image/png;base64,iVBORw0KGgo"), std::string::npos);  // PNG signature
+  }
+  // A second report over the same directory does not read its own output as results.
+  EXPECT_EQ(write_study_report({tmp.file("runs")}, out).runs, 8u);
+  const std::string m = testing::error_of([&] { write_study_report({tmp.file("runs/lm/none")}, out); });
+  EXPECT_NE(m.find("not a directory"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace lengen::report
