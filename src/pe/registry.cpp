@@ -21,6 +21,10 @@ const std::map<std::string, Factory>& registry() {
       {"alibi", make_alibi},
       {"alibi_learned", make_alibi_learned},
       {"rotary", make_rotary},
+      {"fire", make_fire},
+      {"kerple", make_kerple},
+      {"xpos", make_xpos},
+      {"abacus", make_abacus},
   };
   return r;
 }

@@ -1,24 +1,61 @@
 // rotary: rotate each (query, key) dimension pair by p * theta_t (Su et al.). Options: the
 // rotated fraction of each head (paper: dh/4, the rest passes through), the pairing
-// (GPT-J "interleaved" pairs (2t, 2t+1); Llama "half" pairs (t, t + rdim/2)), and the base.
+// (GPT-J "interleaved" pairs (2t, 2t+1); Llama "half" pairs (t, t + rdim/2)), the base, and
+// the inference-time context extension `scaling` (none, linear, ntk, yarn; rotary_math.h),
+// which changes no parameter, so a checkpoint can be evaluated under any of them.
 // The backward of a rotation is the rotation by the opposite angle.
+#include <algorithm>
 #include <cmath>
+#include <numbers>
 
 #include "model/config.h"
 #include "pe/encodings.h"
+#include "pe/rotary_math.h"
 #include "util/error.h"
 
 namespace lengen {
+
+std::vector<float> rotary_inv_freq(int rdim, double base, const RopeScaling& s) {
+  const int half = rdim / 2;
+  std::vector<float> inv(half);
+  if (s.kind == "ntk") base *= std::pow(s.factor, double(rdim) / double(rdim - 2));
+  for (int t = 0; t < half; ++t) {
+    const float pos_freq = float(std::pow(base, double(2 * t) / rdim));
+    inv[t] = 1.0f / pos_freq;
+    if (s.kind == "linear") inv[t] = 1.0f / (float(s.factor) * pos_freq);
+  }
+  if (s.kind != "yarn") return inv;
+  // Pair index at which a pair makes `rotations` full turns over the original context.
+  auto correction_dim = [&](double rotations) {
+    return rdim * std::log(s.original_max_positions / (rotations * 2 * std::numbers::pi)) /
+           (2 * std::log(base));
+  };
+  const double low = std::max(0.0, std::floor(correction_dim(s.beta_fast)));
+  double high = std::min(double(rdim - 1), std::ceil(correction_dim(s.beta_slow)));
+  if (high == low) high += 0.001;  // avoid a zero-width ramp
+  for (int t = 0; t < half; ++t) {
+    // ramp 0 below `low` (fast pairs: keep the original frequency), 1 above `high`
+    // (slow pairs: interpolate).
+    const float ramp = float(std::clamp((t - low) / (high - low), 0.0, 1.0));
+    const float keep = 1.0f - ramp;
+    const float interpolated = inv[t] / float(s.factor);
+    inv[t] = interpolated * (1.0f - keep) + inv[t] * keep;
+  }
+  return inv;
+}
+
+double rotary_attention_factor(const RopeScaling& s) {
+  return s.kind == "yarn" && s.factor > 1 ? 0.1 * std::log(s.factor) + 1.0 : 1.0;
+}
+
 namespace {
 
 class Rotary final : public PositionalEncoding {
  public:
-  Rotary(int n_heads, int d_head, int rotary_dim, bool interleaved, double base)
-      : H_(n_heads), dh_(d_head), rdim_(rotary_dim), interleaved_(interleaved) {
-    // inv_freq in float32, then angle = float(p) * inv_freq in float32, as HF computes it.
-    for (int t = 0; t < rdim_ / 2; ++t)
-      inv_freq_.push_back(1.0f / float(std::pow(base, double(2 * t) / rdim_)));
-  }
+  Rotary(int n_heads, int d_head, const RotarySettings& s)
+      : H_(n_heads), dh_(d_head), rdim_(s.rotary_dim), interleaved_(s.interleaved),
+        inv_freq_(rotary_inv_freq(s.rotary_dim, s.base, s.scaling)),
+        temperature_(float(rotary_attention_factor(s.scaling))) {}
   std::string name() const override { return "rotary"; }
   bool acts_on_qk() const override { return true; }
   void qk_forward(const Positions& p, int n, float* x, int ld, bool) const override {
@@ -29,37 +66,49 @@ class Rotary final : public PositionalEncoding {
   }
 
  private:
+  // The temperature (YaRN) scales whole heads, so it is its own transpose in the backward.
   void rotate(const Positions& p, int n, float* x, int ld, float sign) const {
     const int half = rdim_ / 2;
 #pragma omp parallel for schedule(static)
     for (int t = 0; t < n; ++t) {
       float cs[512], sn[512];  // rdim/2 <= 512 checked at construction
-      for (int i = 0; i < half; ++i) {
-        const float angle = float(p.pos[t]) * inv_freq_[i];
-        cs[i] = float(std::cos(double(angle)));
-        sn[i] = sign * float(std::sin(double(angle)));
-      }
-      for (int h = 0; h < H_; ++h) {
-        float* v = x + size_t(t) * ld + size_t(h) * dh_;
-        for (int i = 0; i < half; ++i) {
-          const int a = interleaved_ ? 2 * i : i;
-          const int b = interleaved_ ? 2 * i + 1 : i + half;
-          const float xa = v[a], xb = v[b];
-          v[a] = xa * cs[i] - xb * sn[i];
-          v[b] = xa * sn[i] + xb * cs[i];
-        }
-      }
+      rotary_angles(p.pos[t], inv_freq_, sign, cs, sn);
+      float* v = x + size_t(t) * ld;
+      rotate_token_pairs(v, H_, dh_, half, interleaved_, cs, sn, nullptr);
+      if (temperature_ != 1.0f)
+        for (int d = 0; d < H_ * dh_; ++d) v[d] *= temperature_;
     }
   }
   int H_, dh_, rdim_;
   bool interleaved_;
   std::vector<float> inv_freq_;
+  float temperature_;
 };
 
 }  // namespace
 
 RotarySettings rotary_settings(const ModelConfig& c, const std::string& where) {
-  PeOptions o(c.pe, where, {"rotary_dim", "rotary_fraction", "pairing", "base"});
+  PeOptions o(c.pe, where,
+              {"rotary_dim", "rotary_fraction", "pairing", "base", "scaling", "scaling_factor",
+               "original_max_positions", "yarn_beta_fast", "yarn_beta_slow"});
+  RotarySettings s = rotary_geometry(c, o);
+  RopeScaling& sc = s.scaling;
+  sc.kind = o.get_choice("scaling", "none", {"none", "linear", "ntk", "yarn"});
+  sc.factor = o.get_double("scaling_factor", 1.0);
+  if (!(sc.factor >= 1)) o.error("scaling_factor", "must be >= 1 (the context extension factor)");
+  sc.original_max_positions = o.get_int("original_max_positions", 0);
+  sc.beta_fast = o.get_double("yarn_beta_fast", 32.0);
+  sc.beta_slow = o.get_double("yarn_beta_slow", 1.0);
+  if (sc.kind == "yarn") {
+    if (sc.original_max_positions <= 0)
+      o.error("original_max_positions", "must be set (the training context length) for yarn");
+    if (!(sc.beta_fast > sc.beta_slow && sc.beta_slow > 0))
+      o.error("yarn_beta_fast", "must exceed yarn_beta_slow > 0");
+  }
+  return s;
+}
+
+RotarySettings rotary_geometry(const ModelConfig& c, const PeOptions& o) {
   // Family defaults: t5 (the paper) rotates dh/4 dims GPT-J style; llama all dims, half-split.
   const bool llama = c.family == "llama";
   const double fraction = o.get_double("rotary_fraction", llama ? 1.0 : 0.25);
@@ -75,8 +124,7 @@ RotarySettings rotary_settings(const ModelConfig& c, const std::string& where) {
 }
 
 std::unique_ptr<PositionalEncoding> make_rotary(const ModelConfig& c, const std::string& where) {
-  const RotarySettings s = rotary_settings(c, where);
-  return std::make_unique<Rotary>(c.n_heads, c.d_head, s.rotary_dim, s.interleaved, s.base);
+  return std::make_unique<Rotary>(c.n_heads, c.d_head, rotary_settings(c, where));
 }
 
 }  // namespace lengen
