@@ -40,7 +40,7 @@ inline std::vector<ModelCase> all_model_cases() {
     cases.push_back({family, "kerple", {{"variant", "power"}}});
     cases.push_back({family, "xpos", {{"scale_base", 8.0}}});
     cases.push_back({family, "rotary", {{"scaling", "linear"}, {"scaling_factor", 2.0}}});
-    cases.push_back({family, "rotary", {{"scaling", "ntk"}, {"scaling_factor", 3.0}}});
+    cases.push_back({family, "rotary", {{"scaling", "ntk"}, {"scaling_factor", 3.0}, {"rotary_fraction", 1.0}}});
     cases.push_back({family, "rotary", {{"scaling", "yarn"}, {"scaling_factor", 4.0},
                                         {"original_max_positions", 8}}});
   }

@@ -26,7 +26,6 @@ class Fire final : public PositionalEncoding {
     b1_ = layout[layout.add("model.pe.fire.mlp.0.bias", {W_}, Init::Normal, 0.5f)].offset;
     w2_ = layout[layout.add("model.pe.fire.mlp.2.weight", {H_, W_}, Init::Normal,
                             float(1.0 / std::sqrt(double(W_))))].offset;
-    b2_ = layout[layout.add("model.pe.fire.mlp.2.bias", {H_}, Init::Zeros)].offset;
   }
   void init_parameters(float* params) const override {
     params[log_c_] = std::log(init_c_);
@@ -45,7 +44,7 @@ class Fire final : public PositionalEncoding {
         mlp_hidden(params, u, hidden.data());
         for (int h = 0; h < H_; ++h) {
           const float* w2 = params + w2_ + size_t(h) * W_;
-          float acc = params[b2_ + h];
+          float acc = 0.0f;
           for (int j = 0; j < W_; ++j) acc += w2[j] * hidden[j];
           out[(size_t(h) * nq + a) * nk + b] = acc;
         }
@@ -56,7 +55,7 @@ class Fire final : public PositionalEncoding {
                        int nk, const float* dout, float* grads) const override {
     const Scalars s = scalars(params);
     std::vector<float> hidden(W_);
-    std::vector<double> gw1(W_, 0), gb1(W_, 0), gw2(size_t(H_) * W_, 0), gb2(H_, 0);
+    std::vector<double> gw1(W_, 0), gb1(W_, 0), gw2(size_t(H_) * W_, 0);
     double g_log_c = 0, g_log_l = 0;
     for (int a = 0; a < nq; ++a)
       for (int b = 0; b < nk; ++b) {
@@ -75,13 +74,11 @@ class Fire final : public PositionalEncoding {
           gb1[j] += dz;
           du += dz * params[w1_ + j];
         }
-        for (int h = 0; h < H_; ++h) gb2[h] += dout[(size_t(h) * nq + a) * nk + b];
         g_log_c += du * in.du_dlog_c;
         g_log_l += du * in.du_dlog_l;
       }
     for (int j = 0; j < W_; ++j) grads[w1_ + j] += float(gw1[j]), grads[b1_ + j] += float(gb1[j]);
     for (size_t i = 0; i < gw2.size(); ++i) grads[w2_ + i] += float(gw2[i]);
-    for (int h = 0; h < H_; ++h) grads[b2_ + h] += float(gb2[h]);
     grads[log_c_] += float(g_log_c);
     grads[log_l_] += float(g_log_l);
   }
@@ -113,7 +110,7 @@ class Fire final : public PositionalEncoding {
   }
   int H_, W_;
   float init_c_, init_threshold_;
-  size_t log_c_ = 0, log_l_ = 0, w1_ = 0, b1_ = 0, w2_ = 0, b2_ = 0;
+  size_t log_c_ = 0, log_l_ = 0, w1_ = 0, b1_ = 0, w2_ = 0;
 };
 
 }  // namespace

@@ -99,6 +99,8 @@ RotarySettings rotary_settings(const ModelConfig& c, const std::string& where) {
   sc.original_max_positions = o.get_int("original_max_positions", 0);
   sc.beta_fast = o.get_double("yarn_beta_fast", 32.0);
   sc.beta_slow = o.get_double("yarn_beta_slow", 1.0);
+  if (sc.kind == "ntk" && s.rotary_dim < 4)
+    o.error("scaling", "ntk needs rotary_dim >= 4 (it leaves a single pair unchanged)");
   if (sc.kind == "yarn") {
     if (sc.original_max_positions <= 0)
       o.error("original_max_positions", "must be set (the training context length) for yarn");

@@ -46,6 +46,20 @@ ENCODINGS = [
     ("rotary_interleaved_full", {"type": "rotary", "pairing": "interleaved", "rotary_fraction": 1.0}),
     ("rotary_dim2_base500", {"type": "rotary", "rotary_dim": 2, "base": 500}),
 ]
+# Beyond the two papers (README "Newer encodings and formats"); abacus reads the intra stream
+# and is checked with supplied positions in test_parity_newer.py.
+ENCODINGS += [
+    ("fire", {"type": "fire"}),
+    ("fire_w8_c0.5_L8", {"type": "fire", "width": 8, "init_c": 0.5, "init_threshold": 8.0}),
+    ("kerple_log", {"type": "kerple", "variant": "log"}),
+    ("kerple_power", {"type": "kerple", "variant": "power"}),
+    ("xpos", {"type": "xpos"}),
+    ("xpos_half_sb64", {"type": "xpos", "pairing": "half", "rotary_fraction": 0.5, "scale_base": 64.0}),
+    ("rotary_pi2", {"type": "rotary", "scaling": "linear", "scaling_factor": 2.0}),
+    ("rotary_ntk4", {"type": "rotary", "scaling": "ntk", "scaling_factor": 4.0, "rotary_fraction": 0.5}),
+    ("rotary_yarn4", {"type": "rotary", "scaling": "yarn", "scaling_factor": 4.0,
+                      "original_max_positions": 64}),
+]
 CASES = [(fam, name, pe, {}) for fam in ("t5", "llama") for name, pe in ENCODINGS]
 CASES += [
     # not a power of two heads (ALiBi slope rule, HD != D), and T5 buckets with 6 heads
