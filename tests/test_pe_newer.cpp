@@ -4,7 +4,10 @@
 
 #include <cmath>
 
+#include "file_test_support.h"
+#include "model/checkpoint.h"
 #include "model/config.h"
+#include "model/model_overrides.h"
 #include "model/transformer.h"
 #include "pe/encodings.h"
 #include "pe/rotary_math.h"
@@ -169,6 +172,28 @@ TEST(Fire, BiasIsTheMlpOfTheNormalisedLogDistance) {
   // Same relative distance at the query's own length: always 1.
   EXPECT_NEAR(bias_at(model, 40, 0, 0), 1.0, 1e-6);
   EXPECT_NEAR(bias_at(model, 400, 0, 0), 1.0, 1e-6);
+}
+
+TEST(RopeScalingAtEvaluation, OverridesRebuildTheEncodingOnTheSameWeights) {
+  testing::TempDir dir;
+  Transformer trained(config_with({{"type", "rotary"}}));
+  trained.init_weights(9);
+  save_model(dir.file("ckpt"), trained);
+  const Batch batch = make_batch({{1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 1, 2}}, 0);
+  auto plain = load_model_with_overrides(dir.file("ckpt"), {});
+  auto yarn = load_model_with_overrides(
+      dir.file("ckpt"), {"model.pe.scaling=yarn", "pe.scaling_factor=4", "pe.original_max_positions=4"});
+  EXPECT_EQ(yarn->config().pe.at("scaling"), "yarn");
+  EXPECT_EQ(plain->loss(batch), trained.loss(batch));
+  EXPECT_NE(yarn->loss(batch), trained.loss(batch));
+  // A setting that changes the parameters is refused, naming the missing tensor.
+  try {
+    load_model_with_overrides(dir.file("ckpt"), {"pe.type=t5_bias"});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("t5_bias"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_model_with_overrides(dir.file("ckpt"), {"pe.scaling=sideways"}), Error);
 }
 
 }  // namespace

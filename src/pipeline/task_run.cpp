@@ -6,6 +6,7 @@
 #include "eval/evaluate.h"
 #include "io/atomic_file.h"
 #include "model/checkpoint.h"
+#include "model/model_overrides.h"
 #include "pipeline/make_dataset.h"
 #include "pipeline/task_data.h"
 #include "train/trainer.h"
@@ -200,7 +201,10 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   else if (ckpt == "best" || ckpt == "checkpoint")
     ckpt = r.run_dir + "/" + ckpt;
   ckpt = resolve_checkpoint_dir(ckpt);
-  auto model = load_model(ckpt);
+  auto model = r.model_overrides.empty() ? load_model(ckpt)
+                                         : load_model_with_overrides(ckpt, r.model_overrides);
+  const std::string eval_suffix =
+      r.model_overrides.empty() ? "" : "@" + fmt::format("{}", fmt::join(r.model_overrides, ","));
   const auto vocab = data::Vocabulary::load(ckpt + "/vocab.json");
   if (vocab.size() != size_t(model->config().vocab_size))
     fail("{}: vocab.json has {} words but the model's vocab_size is {}", ckpt, vocab.size(),
@@ -231,13 +235,17 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
     EvalResult res = evaluate_examples(*model, vocab, task.get(), examples, encoded, eo);
     res.split = split;
     // Each split is written as soon as it is done: a later failure keeps it.
-    write_eval_results(r.run_dir + "/eval/" + split, res, examples);
+    write_eval_results(r.run_dir + "/eval/" + split + eval_suffix, res, examples);
     if (!r.quiet)
       fmt::print(stderr, "{}: {} exact match {:.1f}% ({} / {})\n", r.run_dir, split,
                  100 * res.overall.accuracy(), res.overall.correct, res.overall.total);
     results.emplace(split, std::move(res));
   }
   nlohmann::json summary = summarize(r.run_dir, config, results, ckpt);
+  if (!r.model_overrides.empty()) {
+    summary["model_overrides"] = r.model_overrides;
+    return summary;
+  }
   // Keep the training figures of an earlier summary.
   if (fs::exists(r.run_dir + "/results.json")) {
     try {
