@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "data/jsonl.h"
+#include "eval/positioned_decode.h"
 #include "io/atomic_file.h"
 #include "tasks/scratchpad.h"
 #include "util/error.h"
@@ -50,7 +51,7 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
   int need_length = 0;
   for (const auto& e : encoded)
     if (e.total() + size_t(o.extra_tokens) > need) need = e.total() + o.extra_tokens, need_length = e.length;
-  {
+  if (!o.positions.uses_task_ids()) {  // task-supplied positions are checked as they are used
     std::vector<int32_t> pos(need);
     std::iota(pos.begin(), pos.end(), 0);
     try {
@@ -76,8 +77,13 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
       prompts.push_back(encoded[order[i]].prompt);
       max_new = std::max(max_new, int(encoded[order[i]].answer.size()) + o.extra_tokens);
     }
-    const auto outputs = greedy_decode(model, prompts, max_new, data::Vocabulary::kEos,
-                                       data::Vocabulary::kPad);
+    std::vector<const std::vector<int32_t>*> ids;
+    for (size_t i = start; i < end; ++i) ids.push_back(&encoded[order[i]].ids);
+    const auto outputs =
+        o.positions.uses_task_ids()
+            ? greedy_decode_positioned(model, o.positions, prompts, ids, max_new,
+                                       data::Vocabulary::kEos, data::Vocabulary::kPad)
+            : greedy_decode(model, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad);
     for (size_t i = start; i < end; ++i) {
       const size_t idx = order[i];
       const auto& gold = examples[idx];

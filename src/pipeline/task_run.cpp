@@ -144,7 +144,9 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   auto valid = std::make_shared<std::vector<tasks::Example>>(pick(valid_all, vidx));
   auto valid_encoded = std::make_shared<std::vector<EncodedExample>>(
       encode_examples(*valid, vocab, data.dir + "/validation.jsonl"));
-  auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size, config.train.seed);
+  const PositionScheme positions = resolve_position_scheme(config.to_json(), dir + "/config.json");
+  auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size,
+                                                 config.train.seed, positions);
 
   TrainingRun run;
   run.dir = dir;
@@ -161,8 +163,9 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   const tasks::Task* task = data.task.get();
   const EvalConfig eval_cfg = config.eval;
   if (!valid->empty())
-    run.evaluate = [valid, valid_encoded, &vocab, task, eval_cfg](Transformer& m) {
+    run.evaluate = [valid, valid_encoded, &vocab, task, eval_cfg, positions](Transformer& m) {
       EvalOptions eo;
+      eo.positions = positions;
       eo.batch_size = eval_cfg.batch_size;
       eo.extra_tokens = eval_cfg.extra_tokens;
       eo.quiet = true;
@@ -224,6 +227,7 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   eo.batch_size = config.value("eval", nlohmann::json::object()).value("batch_size", 64);
   eo.extra_tokens = config.value("eval", nlohmann::json::object()).value("extra_tokens", 16);
   eo.quiet = r.quiet;
+  eo.positions = resolve_position_scheme(config, config_path);
   std::map<std::string, EvalResult> results;
   for (const auto& split : r.splits) {
     const auto& all = split_examples(loaded.data, split);
