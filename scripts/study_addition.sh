@@ -2,7 +2,7 @@
 # The addition study of README "Newer encodings and formats": one run per (encoding, format,
 # position scheme) on configs/studies/addition_lg.jsonnet, one after the other, then the table
 # of exact match per test length (Markdown) in <out>/table.md.
-#   scripts/study_addition.sh [out_dir (runs/study_addition)] [extra --set ...]
+#   [ONLY="coupled_rev abacus_rev"] scripts/study_addition.sh [out_dir (runs/study_addition)] [extra args of train]
 set -euo pipefail
 LENGEN=${LENGEN:-./build/lengen}
 OUT=${1:-runs/study_addition}
@@ -20,7 +20,13 @@ RUNS=(
   "nope_rev_hint|len_tr10_ts40_rev_hint|nope|"
   "nope_plain|len_tr10_ts40|nope|"
 )
-for spec in "${RUNS[@]}"; do
+# ONLY="a b": run just these, in this order (the table lists every run present).
+selected=()
+for want in ${ONLY:-}; do
+  for spec in "${RUNS[@]}"; do [ "${spec%%|*}" = "$want" ] && selected+=("$spec"); done
+done
+[ ${#selected[@]} -gt 0 ] || selected=("${RUNS[@]}")
+for spec in "${selected[@]}"; do
   IFS='|' read -r name split pe extra <<<"$spec"
   sets=(--set "data.split=$split" --set "model.pe=$pe")
   for kv in $extra; do sets+=(--set "$kv"); done

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <set>
 
-#include "eval/positioned_decode.h"
 #include "model_fixtures.h"
 #include "pipeline/position_schemes.h"
 #include "pipeline/task_data.h"
@@ -237,8 +236,8 @@ TEST(PositionedDecode, GeneratedTokensGetTheirIdsAndMatchTheFullForward) {
         run_json(kind == "abacus" ? "abacus" : "rotary", {{"positions", kind}}), "t");
     const EncodedExample a = encoded_with_ids(5, 6), b = encoded_with_ids(3, 6);
     const int new_tokens = 5;
-    const auto out = greedy_decode_positioned(model, s, {a.prompt, b.prompt}, {&a.ids, &b.ids},
-                                              new_tokens, -1, 0);
+    const auto out = greedy_decode(model, {a.prompt, b.prompt}, new_tokens, -1, 0,
+                                   decode_positions(s, {&a.ids, &b.ids}));
     // Teacher-force prompt + generated tokens with the same ids: each generated token is the
     // argmax of the logits before it.
     for (int r = 0; r < 2; ++r) {

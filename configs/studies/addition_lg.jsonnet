@@ -6,9 +6,9 @@
   data: { task: 'add', split: 'len_tr10_ts40_rev', train_size: 20000, test_size: 600, seed: 0 },
   model: { family: 'llama', d_model: 64, n_layers: 2, n_heads: 4, d_head: 16, d_ff: 256 },
   train: {
-    steps: 4000, batch_size: 32, lr: 3e-3, schedule: 'linear', warmup_fraction: 0.06,
+    steps: 1500, batch_size: 32, lr: 3e-3, schedule: 'linear', warmup_fraction: 0.06,
     end_lr: 1e-5, weight_decay: 0.0, grad_clip: 1.0,
-    log_every: 100, eval_every: 1000, checkpoint_every: 1000,
+    log_every: 100, eval_every: 500, checkpoint_every: 500,
   },
   eval: { batch_size: 64, validation_examples: 128, max_per_length: 20 },
 }

@@ -7,7 +7,6 @@
 #include <numeric>
 
 #include "data/jsonl.h"
-#include "eval/positioned_decode.h"
 #include "io/atomic_file.h"
 #include "tasks/scratchpad.h"
 #include "util/error.h"
@@ -80,10 +79,9 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
     std::vector<const std::vector<int32_t>*> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(&encoded[order[i]].ids);
     const auto outputs =
-        o.positions.uses_task_ids()
-            ? greedy_decode_positioned(model, o.positions, prompts, ids, max_new,
-                                       data::Vocabulary::kEos, data::Vocabulary::kPad)
-            : greedy_decode(model, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad);
+        greedy_decode(model, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad,
+                      o.positions.uses_task_ids() ? decode_positions(o.positions, ids)
+                                                  : DecodePositions{});
     for (size_t i = start; i < end; ++i) {
       const size_t idx = order[i];
       const auto& gold = examples[idx];

@@ -638,11 +638,22 @@ void Transformer::decode_step(const std::vector<int32_t>& tokens, const Position
 
 std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
                                                 const std::vector<std::vector<int32_t>>& prompts,
-                                                int max_new_tokens, int eos_id, int pad_id) {
+                                                int max_new_tokens, int eos_id, int pad_id,
+                                                const DecodePositions& positions) {
   const int B = int(prompts.size()), V = model.config().vocab_size;
   std::vector<std::vector<int32_t>> out(B);
   if (B == 0 || max_new_tokens <= 0) return out;
   Batch batch = make_batch(prompts, pad_id);
+  std::vector<int32_t> seg(B, 0), intra(B, 0);
+  if (positions) {
+    batch.seg.assign(batch.pos.size(), 0);
+    batch.intra.assign(batch.pos.size(), 0);
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < batch.T; ++t) {
+        const size_t n = size_t(b) * batch.T + t;
+        positions(b, t, batch.pos[n], batch.seg[n], batch.intra[n]);
+      }
+  }
   int longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, int(p.size()));
   KVCache cache(model, B, longest + max_new_tokens);
@@ -662,8 +673,13 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
       active += !done[b];
     }
     if (active == 0 || step + 1 == max_new_tokens) break;
-    for (int b = 0; b < B; ++b) pos[b] = cache.length(b);  // default positions: 0, 1, 2, ...
-    model.decode_step(next, Positions{pos.data(), nullptr, nullptr}, cache, logits);
+    for (int b = 0; b < B; ++b) {
+      pos[b] = cache.length(b);  // default positions: 0, 1, 2, ...
+      if (positions) positions(b, cache.length(b), pos[b], seg[b], intra[b]);
+    }
+    model.decode_step(next, positions ? Positions{pos.data(), seg.data(), intra.data()}
+                                      : Positions{pos.data(), nullptr, nullptr},
+                      cache, logits);
   }
   return out;
 }

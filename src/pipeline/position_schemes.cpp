@@ -43,6 +43,14 @@ TokenPosition token_position(const PositionScheme& s, const std::vector<int32_t>
   return {t, 0};
 }
 
+DecodePositions decode_positions(const PositionScheme& s,
+                                 const std::vector<const std::vector<int32_t>*>& ids) {
+  return [s, ids](int b, int t, int32_t& pos, int32_t& seg, int32_t& intra) {
+    const TokenPosition p = token_position(s, *ids[b], t);
+    pos = p.pos, seg = 0, intra = p.intra;
+  };
+}
+
 void assign_positions(const PositionScheme& s, const std::vector<const std::vector<int32_t>*>& row_ids,
                       Rng* rng, Batch& batch) {
   const int T = batch.T;

@@ -41,6 +41,12 @@ struct TokenPosition {
 };
 TokenPosition token_position(const PositionScheme& s, const std::vector<int32_t>& ids, int t);
 
+// Decoding positions from the task ids of each row (ids[b]: prompt + answer): generated
+// token k gets the id of answer token k. The formats that supply ids fix the answer's length
+// by the operands, so this never looks at the gold answer's digits.
+DecodePositions decode_positions(const PositionScheme& s,
+                                 const std::vector<const std::vector<int32_t>*>& ids);
+
 // Fills batch.pos (and seg/intra for abacus) for every row: row_ids[b] are row b's task ids.
 // `training_rng` non-null draws the training-time randomness (randomized positions, offsets).
 void assign_positions(const PositionScheme& s, const std::vector<const std::vector<int32_t>*>& row_ids,

@@ -130,13 +130,7 @@ class PE(nn.Module):
             if self.type == "alibi_learned":
                 self.alibi = nn.Module()
                 self.alibi.log_slopes = nn.Parameter(torch.log(fixed))
-        elif self.type == "rotary":
-            llama = c.family == "llama"
-            frac = pe.get("rotary_fraction", 1.0 if llama else 0.25)
-            self.rdim = pe.get("rotary_dim", int(round(c.d_head * frac)))
-            self.interleaved = pe.get("pairing", "half" if llama else "interleaved") == "interleaved"
-            self.base = float(pe.get("base", 10000.0))
-        elif self.type == "xpos":
+        elif self.type in ("rotary", "xpos"):
             llama = c.family == "llama"
             frac = pe.get("rotary_fraction", 1.0 if llama else 0.25)
             self.rdim = pe.get("rotary_dim", int(round(c.d_head * frac)))

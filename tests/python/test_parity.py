@@ -110,6 +110,17 @@ def make_checkpoint(binary, tmp_path, family, pe, extra, seed):
     return ckpt
 
 
+def debug_step(binary, ckpt, tmp_path, batch):
+    """`lengen debug step` on `batch` (the batch-file object): result.json, the gradients and
+    the updated weights."""
+    (tmp_path / "batch.json").write_text(json.dumps(batch))
+    out = tmp_path / "step"
+    run_lengen(binary, "debug", "step", "--checkpoint", ckpt, "--batch",
+               tmp_path / "batch.json", "--out", out, "--threads", 1)
+    res = json.loads((out / "result.json").read_text())
+    return res, load_np(str(out / "grads.safetensors")), load_np(str(out / "updated.safetensors"))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_parity(case, lengen_binary, tmp_path, parity_errors):
     family, name, pe, extra = case
@@ -119,14 +130,8 @@ def test_parity(case, lengen_binary, tmp_path, parity_errors):
     rows = random_rows(seed, LENGTHS, vocab)
 
     # --- lengen: one step on the batch
-    batch = {"rows": rows, "loss_from": LOSS_FROM, "adamw": ADAMW}
-    (tmp_path / "batch.json").write_text(json.dumps(batch))
-    out = tmp_path / "step"
-    run_lengen(lengen_binary, "debug", "step", "--checkpoint", ckpt, "--batch",
-               tmp_path / "batch.json", "--out", out, "--threads", 1)
-    res = json.loads((out / "result.json").read_text())
-    grads = load_np(str(out / "grads.safetensors"))
-    updated = load_np(str(out / "updated.safetensors"))
+    res, grads, updated = debug_step(lengen_binary, ckpt, tmp_path,
+                                     {"rows": rows, "loss_from": LOSS_FROM, "adamw": ADAMW})
 
     # --- reference
     model = ref.LengenReference.from_checkpoint(str(ckpt))

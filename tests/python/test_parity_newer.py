@@ -5,16 +5,13 @@ positions from the batch file; the reference runs each row with the same ids. Lo
 every gradient must agree to TOL (same metric as test_parity.py)."""
 from __future__ import annotations
 
-import json
 import random
 
-import numpy as np
 import pytest
 import torch
-from safetensors.numpy import load_file as load_np
 
 import lengen_ref as ref
-from test_parity import SIZES, TOL, make_checkpoint, rel_err, run_lengen
+from test_parity import SIZES, TOL, debug_step, make_checkpoint, rel_err
 
 LENGTHS = [60, 33, 9]
 LOSS_FROM = [0, 5, 3]
@@ -56,13 +53,8 @@ def test_parity_with_supplied_positions(case, lengen_binary, tmp_path, parity_er
     rows = [[rng.randrange(SIZES["vocab_size"]) for _ in range(n)] for n in LENGTHS]
     ids = [ids_of(n, rng) for n in LENGTHS]
     stream = "intra" if pe["type"] == "abacus" else "pos"
-    batch = {"rows": rows, "loss_from": LOSS_FROM, stream: ids}
-    (tmp_path / "batch.json").write_text(json.dumps(batch))
-    out = tmp_path / "step"
-    run_lengen(lengen_binary, "debug", "step", "--checkpoint", ckpt, "--batch",
-               tmp_path / "batch.json", "--out", out, "--threads", 1)
-    res = json.loads((out / "result.json").read_text())
-    grads = load_np(str(out / "grads.safetensors"))
+    res, grads, _ = debug_step(lengen_binary, ckpt, tmp_path,
+                               {"rows": rows, "loss_from": LOSS_FROM, stream: ids})
 
     model = ref.LengenReference.from_checkpoint(str(ckpt))
     nll, logits = [], []
