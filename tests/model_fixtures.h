@@ -39,6 +39,15 @@ inline std::vector<ModelCase> all_model_cases() {
     // Bilevel: delimiters 1 and 2 of the 11 tokens, a table of 4 rows so clamping happens.
     for (const std::string pe : {"bipe_rope", "bipe_alibi"})
       cases.push_back({family, pe, {{"delimiters", {1, 2}}, {"intra_size", 4}}});
+    // Beyond the two papers: FIRE, both KERPLE kernels, xPos, and rotary's context extensions.
+    cases.push_back({family, "fire", {{"init_threshold", 6.0}, {"width", 16}}});
+    cases.push_back({family, "kerple", {{"variant", "log"}}});
+    cases.push_back({family, "kerple", {{"variant", "power"}}});
+    cases.push_back({family, "xpos", {{"scale_base", 8.0}}});
+    cases.push_back({family, "rotary", {{"scaling", "linear"}, {"scaling_factor", 2.0}}});
+    cases.push_back({family, "rotary", {{"scaling", "ntk"}, {"scaling_factor", 3.0}, {"rotary_fraction", 1.0}}});
+    cases.push_back({family, "rotary", {{"scaling", "yarn"}, {"scaling_factor", 4.0},
+                                        {"original_max_positions", 8}}});
   }
   cases.push_back({"gpt2", "abs_learned"});
   return cases;

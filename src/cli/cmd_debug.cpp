@@ -64,6 +64,35 @@ std::vector<io::TensorToWrite> tensors_of(const Transformer& model, const std::v
   return out;
 }
 
+// Optional per-token streams of the batch file ("pos", "seg", "intra": one array per row, as
+// long as the row): supplied position ids (randomized, coupled) and intra ids (abacus). A
+// missing "seg" next to "intra" is all zeros.
+void read_position_streams(const nlohmann::json& j, const std::string& where,
+                           const std::vector<std::vector<int32_t>>& rows, Batch& batch) {
+  auto read = [&](const char* key, std::vector<int32_t>& out) {
+    if (!j.contains(key)) return;
+    const auto& a = j[key];
+    if (!a.is_array() || a.size() != rows.size())
+      fail("{}: key '{}' must be an array with one row of ids per row ({})", where, key, rows.size());
+    out.assign(size_t(batch.B) * batch.T, 0);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      if (!a[r].is_array() || a[r].size() != rows[r].size())
+        fail("{}: {}[{}] must have one id per token ({})", where, key, r, rows[r].size());
+      for (size_t t = 0; t < rows[r].size(); ++t) {
+        if (!a[r][t].is_number_integer() || a[r][t].get<int64_t>() < 0 ||
+            a[r][t].get<int64_t>() > (int64_t(1) << 30))
+          fail("{}: {}[{}][{}] must be a non-negative integer, got {}", where, key, r, t,
+               a[r][t].dump());
+        out[r * size_t(batch.T) + t] = a[r][t].get<int32_t>();
+      }
+    }
+  };
+  read("pos", batch.pos);
+  read("seg", batch.seg);
+  read("intra", batch.intra);
+  if (!batch.intra.empty() && batch.seg.empty()) batch.seg.assign(batch.intra.size(), 0);
+}
+
 void run_step(const StepOptions& o) {
   apply_thread_count(o.threads);
   auto model = load_model_without_dropout(o.checkpoint);
@@ -109,6 +138,7 @@ void run_step(const StepOptions& o) {
   }
 
   Batch batch = make_batch(rows, 0, loss_from);
+  read_position_streams(j, o.batch, rows, batch);
   add_bilevel_positions(model->config(), batch);
   const int T = batch.T;
   // Teacher-forced log-probs and logits first (no dropout, no gradients).

@@ -56,6 +56,9 @@ void register_pipeline_commands(CLI::App& app) {
   eval->add_option("--data", e->data_dir, "Another dataset directory (same vocabulary)");
   eval->add_option("--max-per-length", e->max_per_length, "Examples per length (0: all; default: the run's)");
   eval->add_option("--threads", *threads, "Threads (0: OpenMP default)");
+  eval->add_option("--set", e->model_overrides,
+                   "Evaluate under a changed model setting that adds no parameter, e.g. "
+                   "model.pe.scaling=yarn (repeatable; results in eval/<split>@<settings>/)");
   eval->callback([e, threads] {
     apply_thread_count(*threads);
     const nlohmann::json s = evaluate_run(*e);

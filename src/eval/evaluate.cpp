@@ -50,7 +50,7 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
   int need_length = 0;
   for (const auto& e : encoded)
     if (e.total() + size_t(o.extra_tokens) > need) need = e.total() + o.extra_tokens, need_length = e.length;
-  {
+  if (!o.positions.uses_task_ids()) {  // task-supplied positions are checked as they are used
     std::vector<int32_t> pos(need);
     std::iota(pos.begin(), pos.end(), 0);
     try {
@@ -76,8 +76,12 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
       prompts.push_back(encoded[order[i]].prompt);
       max_new = std::max(max_new, int(encoded[order[i]].answer.size()) + o.extra_tokens);
     }
-    const auto outputs = greedy_decode(model, prompts, max_new, data::Vocabulary::kEos,
-                                       data::Vocabulary::kPad);
+    std::vector<const std::vector<int32_t>*> ids;
+    for (size_t i = start; i < end; ++i) ids.push_back(&encoded[order[i]].ids);
+    const auto outputs =
+        greedy_decode(model, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad,
+                      o.positions.uses_task_ids() ? decode_positions(o.positions, ids)
+                                                  : DecodePositions{});
     for (size_t i = start; i < end; ++i) {
       const size_t idx = order[i];
       const auto& gold = examples[idx];

@@ -20,6 +20,7 @@ struct EvalOptions {
   int extra_tokens = 16;  // decoding stops at <eos> or answer length + extra_tokens
   bool quiet = false;
   std::string label;      // shown on the progress line
+  PositionScheme positions;  // task-supplied positions (coupled, abacus) decode with them
 };
 
 struct LengthScore {

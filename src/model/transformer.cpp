@@ -770,16 +770,26 @@ void Transformer::extend(const std::vector<int32_t>& tokens, int Q, const Positi
 
 std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
                                                 const std::vector<std::vector<int32_t>>& prompts,
-                                                int max_new_tokens, int eos_id, int pad_id) {
+                                                int max_new_tokens, int eos_id, int pad_id,
+                                                const DecodePositions& positions) {
   const int B = int(prompts.size()), V = model.config().vocab_size;
   std::vector<std::vector<int32_t>> out(B);
   if (B == 0 || max_new_tokens <= 0) return out;
   Batch batch = make_batch(prompts, pad_id);
-  add_bilevel_positions(model.config(), batch);
+  std::vector<int32_t> seg(B, 0), intra(B, 0);
+  if (positions) {  // task-supplied position streams (coupling, Abacus, offsets)
+    batch.seg.assign(batch.pos.size(), 0);
+    batch.intra.assign(batch.pos.size(), 0);
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < batch.T; ++t) {
+        const size_t n = size_t(b) * batch.T + t;
+        positions(b, t, batch.pos[n], batch.seg[n], batch.intra[n]);
+      }
+  }
+  add_bilevel_positions(model.config(), batch);  // bilevel encodings: segments from the tokens
   // Bilevel encodings: each row's segment state continues from its prompt.
   std::optional<Segmenter> segmenter;
   std::vector<Segmenter::State> seg_state(B);
-  std::vector<int32_t> seg(B), intra(B);
   if (is_bilevel(model.config())) {
     segmenter.emplace(bilevel_settings(model.config(), "model"), V);
     for (int b = 0; b < B; ++b)
@@ -804,11 +814,15 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
       active += !done[b];
     }
     if (active == 0 || step + 1 == max_new_tokens) break;
-    for (int b = 0; b < B; ++b) pos[b] = cache.length(b);  // default positions: 0, 1, 2, ...
+    for (int b = 0; b < B; ++b) {
+      pos[b] = cache.length(b);  // default positions: 0, 1, 2, ...
+      if (positions) positions(b, cache.length(b), pos[b], seg[b], intra[b]);
+    }
     if (segmenter)
       for (int b = 0; b < B; ++b) segmenter->next(seg_state[b], next[b], seg[b], intra[b]);
-    model.decode_step(next, Positions{pos.data(), segmenter ? seg.data() : nullptr,
-                                      segmenter ? intra.data() : nullptr},
+    const bool streams = positions || segmenter;
+    model.decode_step(next, streams ? Positions{pos.data(), seg.data(), intra.data()}
+                                    : Positions{pos.data(), nullptr, nullptr},
                       cache, logits);
   }
   return out;

@@ -3,6 +3,7 @@
 // incremental decoding with a KV cache.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -123,10 +124,16 @@ class KVCache {
   Positions positions(int b) const;
 };
 
+// Positions of token t (counting the prompt) of row b, for decoding with supplied positions:
+// sets pos and, for encodings that need them, seg and intra.
+using DecodePositions = std::function<void(int b, int t, int32_t& pos, int32_t& seg, int32_t& intra)>;
+
 // Greedy decoding with the KV cache: for each prompt, generate until `eos_id` or max_new
 // tokens. Returns the generated tokens (without the prompt; EOS included when produced).
+// Positions are 0, 1, 2, ... unless `positions` is given.
 std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
                                                 const std::vector<std::vector<int32_t>>& prompts,
-                                                int max_new_tokens, int eos_id, int pad_id = 0);
+                                                int max_new_tokens, int eos_id, int pad_id = 0,
+                                                const DecodePositions& positions = {});
 
 }  // namespace lengen

@@ -2,6 +2,7 @@
 // the paper). A position beyond the table is an error, never a wrap-around.
 #include "model/config.h"
 #include "pe/encodings.h"
+#include "pe/learned_table.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -26,21 +27,11 @@ class AbsLearned final : public PositionalEncoding {
              p.pos[t], t, max_positions_);
   }
   void input_forward(const float* params, const Positions& p, int n, float* x) const override {
-    const float* table = params + offset_;
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < n; ++t) {
-      const float* row = table + size_t(p.pos[t]) * D_;
-      float* out = x + size_t(t) * D_;
-      for (int d = 0; d < D_; ++d) out[d] += row[d];
-    }
+    table_rows_add_forward(params + offset_, p.pos, n, D_, x);
   }
   void input_backward(const float*, const Positions& p, int n, const float* dx,
                       float* grads) const override {
-    float* g = grads + offset_;
-    // Parallel over columns: rows with equal positions never race.
-#pragma omp parallel for schedule(static)
-    for (int d = 0; d < D_; ++d)
-      for (int t = 0; t < n; ++t) g[size_t(p.pos[t]) * D_ + d] += dx[size_t(t) * D_ + d];
+    table_rows_add_backward(grads + offset_, p.pos, n, D_, dx);
   }
 
  private:

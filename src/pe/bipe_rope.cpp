@@ -3,6 +3,7 @@
 #include "model/config.h"
 #include "pe/bilevel.h"
 #include "pe/encodings.h"
+#include "pe/rotary_math.h"
 #include "pe/rotation.h"
 #include "util/error.h"
 
@@ -13,7 +14,8 @@ class BipeRope final : public BilevelEncoding {
  public:
   BipeRope(const ModelConfig& c, const BilevelSettings& s, float init_std, double base)
       : BilevelEncoding(c.d_model, s.intra_size, init_std),
-        rotation_(c.n_heads, c.d_head, c.d_head, /*interleaved=*/false, base) {}
+        rotation_(c.n_heads, c.d_head, c.d_head, /*interleaved=*/false,
+                  rotary_inv_freq(c.d_head, base, RopeScaling{})) {}
   std::string name() const override { return "bipe_rope"; }
   bool acts_on_qk() const override { return true; }
   void qk_forward(const Positions& p, int n, float* x, int ld, bool) const override {

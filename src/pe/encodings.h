@@ -7,12 +7,15 @@
 #include <vector>
 
 #include "pe/positional_encoding.h"
+#include "pe/rotary_math.h"
 
 namespace lengen {
 
 using PeFactory = std::unique_ptr<PositionalEncoding>(const ModelConfig&, const std::string&);
 PeFactory make_nope, make_abs_sin, make_abs_learned, make_t5_bias, make_alibi, make_alibi_learned,
     make_rotary, make_bipe_rope, make_bipe_alibi;
+// Beyond the two papers (README "Newer encodings and formats").
+PeFactory make_fire, make_kerple, make_xpos, make_abacus;
 
 // Unidirectional T5 bucket of distance n = i - j (negative n counts as 0), as HF T5 computes
 // it (float32 logarithms).
@@ -32,8 +35,12 @@ struct RotarySettings {
   int rotary_dim;
   bool interleaved;  // GPT-J pairs (2t, 2t+1); false: Llama half-split pairs (t, t + rdim/2)
   double base;
+  RopeScaling scaling = {};  // inference-time context extension (rotary only)
 };
 RotarySettings rotary_settings(const ModelConfig& c, const std::string& where = "config");
+// The pair geometry alone (rotary_fraction / rotary_dim, pairing, base with the family
+// defaults), read from options that the caller validates: shared by rotary and xpos.
+RotarySettings rotary_geometry(const ModelConfig& c, const PeOptions& o);
 int abs_learned_positions(const ModelConfig& c, const std::string& where = "config");
 struct T5BiasSettings {
   int num_buckets, max_distance;

@@ -23,6 +23,10 @@ const std::map<std::string, Factory>& registry() {
       {"rotary", make_rotary},
       {"bipe_rope", make_bipe_rope},
       {"bipe_alibi", make_bipe_alibi},
+      {"fire", make_fire},
+      {"kerple", make_kerple},
+      {"xpos", make_xpos},
+      {"abacus", make_abacus},
   };
   return r;
 }

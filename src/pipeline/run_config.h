@@ -19,6 +19,10 @@ struct DataConfig {
   uint64_t seed = 0;         // data seed (SPEC: the generator seed), independent of train.seed
   int64_t train_size = 0, test_size = 0;  // 0 = the split's default sizes
   std::string dir;           // ... or read an existing dataset directory (JSONL)
+  // Positions of the tokens (pipeline/position_schemes.h): auto, index, coupled, abacus, and
+  // the training-time randomness.
+  std::string positions = "auto";
+  int random_positions = 0, position_offset = 0;
 };
 
 struct EvalConfig {

@@ -12,6 +12,27 @@ std::string answer_text(const tasks::Example& e) {
   return e.scratchpad ? *e.scratchpad + " " + e.target : e.target;
 }
 
+namespace {
+
+// The task's word-level ids (source words, then target words) with 0 for <bos>, <sep>, <eos>.
+std::vector<int32_t> token_aligned_ids(const std::vector<int>& word_ids, const EncodedExample& x,
+                                       bool has_scratchpad) {
+  const size_t words = x.prompt.size() - 2 + x.answer.size() - 1;
+  if (has_scratchpad)
+    fail("position_ids cover source and target only; they cannot be used with a scratchpad");
+  if (word_ids.size() != words)
+    fail("position_ids has {} ids for {} source and target tokens", word_ids.size(), words);
+  std::vector<int32_t> ids = {0};
+  const size_t src = x.prompt.size() - 2;
+  ids.insert(ids.end(), word_ids.begin(), word_ids.begin() + long(src));
+  ids.push_back(0);
+  ids.insert(ids.end(), word_ids.begin() + long(src), word_ids.end());
+  ids.push_back(0);
+  return ids;
+}
+
+}  // namespace
+
 std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
                                             const data::Vocabulary& vocab,
                                             const std::string& split_name) {
@@ -25,6 +46,7 @@ std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& e
       x.prompt.push_back(data::Vocabulary::kSep);
       x.answer = vocab.encode(answer_text(e));
       x.answer.push_back(data::Vocabulary::kEos);
+      if (e.position_ids) x.ids = token_aligned_ids(*e.position_ids, x, e.scratchpad.has_value());
     } catch (const Error& err) {
       fail("{} example {} (line {}): {}", split_name, i, i + 1, err.what());
     }
@@ -48,8 +70,8 @@ Batch make_training_batch(const std::vector<EncodedExample>& examples,
 }
 
 LengthBatcher::LengthBatcher(const std::vector<EncodedExample>& examples, int batch_size,
-                             uint64_t seed)
-    : examples_(examples), B_(batch_size), seed_(seed) {
+                             uint64_t seed, PositionScheme positions)
+    : examples_(examples), B_(batch_size), seed_(seed), positions_(std::move(positions)) {
   if (examples.empty()) fail("no training examples");
   if (B_ <= 0) fail("batch_size must be positive");
   per_epoch_ = std::max<int64_t>(1, int64_t(examples.size()) / B_);
@@ -80,7 +102,15 @@ void LengthBatcher::build_epoch(int64_t epoch) {
 Batch LengthBatcher::batch(int64_t step) {
   const int64_t epoch = (step - 1) / per_epoch_;
   if (epoch != epoch_) build_epoch(epoch);
-  return make_training_batch(examples_, batches_[size_t((step - 1) % per_epoch_)]);
+  const auto& indices = batches_[size_t((step - 1) % per_epoch_)];
+  Batch batch = make_training_batch(examples_, indices);
+  if (positions_.uses_task_ids() || positions_.randomizes_training()) {
+    std::vector<const std::vector<int32_t>*> ids;
+    for (uint32_t i : indices) ids.push_back(&examples_[i].ids);
+    Rng rng(hash_combine(seed_ ^ 0x9051710ull, uint64_t(step)));
+    assign_positions(positions_, ids, &rng, batch);
+  }
+  return batch;
 }
 
 }  // namespace lengen

@@ -8,6 +8,7 @@
 
 #include "data/tokenizer.h"
 #include "model/transformer.h"
+#include "pipeline/position_schemes.h"
 #include "tasks/task.h"
 
 namespace lengen {
@@ -15,6 +16,9 @@ namespace lengen {
 struct EncodedExample {
   std::vector<int32_t> prompt, answer;
   int length = 0;  // the task's length n
+  // The task's per-token position ids over prompt + answer (<bos>, <sep>, <eos>: 0), when it
+  // supplies them (pipeline/position_schemes.h); empty otherwise.
+  std::vector<int32_t> ids;
   size_t total() const { return prompt.size() + answer.size(); }
 };
 
@@ -31,7 +35,9 @@ std::string answer_text(const tasks::Example& example);
 // into batches, whose order is shuffled again. A step's batch never depends on earlier steps.
 class LengthBatcher {
  public:
-  LengthBatcher(const std::vector<EncodedExample>& examples, int batch_size, uint64_t seed);
+  // `positions`: how the rows get their positions (training randomness keyed by the step).
+  LengthBatcher(const std::vector<EncodedExample>& examples, int batch_size, uint64_t seed,
+                PositionScheme positions = {});
   Batch batch(int64_t step);  // 1-based step
   int64_t batches_per_epoch() const { return per_epoch_; }
 
@@ -40,6 +46,7 @@ class LengthBatcher {
   const std::vector<EncodedExample>& examples_;
   int B_;
   uint64_t seed_;
+  PositionScheme positions_;
   int64_t per_epoch_, epoch_ = -1;
   std::vector<std::vector<uint32_t>> batches_;
 };

@@ -6,6 +6,7 @@
 #include "eval/evaluate.h"
 #include "io/atomic_file.h"
 #include "model/checkpoint.h"
+#include "model/model_overrides.h"
 #include "pipeline/make_dataset.h"
 #include "pipeline/task_data.h"
 #include "train/trainer.h"
@@ -143,7 +144,9 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   auto valid = std::make_shared<std::vector<tasks::Example>>(pick(valid_all, vidx));
   auto valid_encoded = std::make_shared<std::vector<EncodedExample>>(
       encode_examples(*valid, vocab, data.dir + "/validation.jsonl"));
-  auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size, config.train.seed);
+  const PositionScheme positions = resolve_position_scheme(config.to_json(), dir + "/config.json");
+  auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size,
+                                                 config.train.seed, positions);
 
   TrainingRun run;
   run.dir = dir;
@@ -160,8 +163,9 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   const tasks::Task* task = data.task.get();
   const EvalConfig eval_cfg = config.eval;
   if (!valid->empty())
-    run.evaluate = [valid, valid_encoded, &vocab, task, eval_cfg](Transformer& m) {
+    run.evaluate = [valid, valid_encoded, &vocab, task, eval_cfg, positions](Transformer& m) {
       EvalOptions eo;
+      eo.positions = positions;
       eo.batch_size = eval_cfg.batch_size;
       eo.extra_tokens = eval_cfg.extra_tokens;
       eo.quiet = true;
@@ -200,7 +204,10 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   else if (ckpt == "best" || ckpt == "checkpoint")
     ckpt = r.run_dir + "/" + ckpt;
   ckpt = resolve_checkpoint_dir(ckpt);
-  auto model = load_model(ckpt);
+  auto model = r.model_overrides.empty() ? load_model(ckpt)
+                                         : load_model_with_overrides(ckpt, r.model_overrides);
+  const std::string eval_suffix =
+      r.model_overrides.empty() ? "" : "@" + fmt::format("{}", fmt::join(r.model_overrides, ","));
   const auto vocab = data::Vocabulary::load(ckpt + "/vocab.json");
   if (vocab.size() != size_t(model->config().vocab_size))
     fail("{}: vocab.json has {} words but the model's vocab_size is {}", ckpt, vocab.size(),
@@ -220,6 +227,7 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   eo.batch_size = config.value("eval", nlohmann::json::object()).value("batch_size", 64);
   eo.extra_tokens = config.value("eval", nlohmann::json::object()).value("extra_tokens", 16);
   eo.quiet = r.quiet;
+  eo.positions = resolve_position_scheme(config, config_path);
   std::map<std::string, EvalResult> results;
   for (const auto& split : r.splits) {
     const auto& all = split_examples(loaded.data, split);
@@ -231,13 +239,17 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
     EvalResult res = evaluate_examples(*model, vocab, task.get(), examples, encoded, eo);
     res.split = split;
     // Each split is written as soon as it is done: a later failure keeps it.
-    write_eval_results(r.run_dir + "/eval/" + split, res, examples);
+    write_eval_results(r.run_dir + "/eval/" + split + eval_suffix, res, examples);
     if (!r.quiet)
       fmt::print(stderr, "{}: {} exact match {:.1f}% ({} / {})\n", r.run_dir, split,
                  100 * res.overall.accuracy(), res.overall.correct, res.overall.total);
     results.emplace(split, std::move(res));
   }
   nlohmann::json summary = summarize(r.run_dir, config, results, ckpt);
+  if (!r.model_overrides.empty()) {
+    summary["model_overrides"] = r.model_overrides;
+    return summary;
+  }
   // Keep the training figures of an earlier summary.
   if (fs::exists(r.run_dir + "/results.json")) {
     try {

@@ -38,6 +38,10 @@ struct EvalRequest {
   std::string checkpoint;   // "" = <run>/best (else <run>/checkpoint), or a checkpoint dir
   std::string data_dir;     // "" = the run's data
   int max_per_length = -1;  // -1 = the run's eval config
+  // Model settings changed for this evaluation only (no parameter may change), e.g.
+  // "pe.scaling=yarn": results go to eval/<split>@<overrides>/ and the run's results.json is
+  // left as it is.
+  std::vector<std::string> model_overrides;
   bool quiet = false;
 };
 

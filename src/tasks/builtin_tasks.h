@@ -16,5 +16,7 @@ std::unique_ptr<Task> make_copy_task();        // copy_reverse.cpp
 std::unique_ptr<Task> make_reverse_task();     // copy_reverse.cpp
 std::unique_ptr<Task> make_scan_task();        // scan.cpp
 std::unique_ptr<Task> make_pcfg_task();        // pcfg.cpp
+std::unique_ptr<Task> make_add_task();         // digit_arithmetic.cpp (formats with position ids)
+std::unique_ptr<Task> make_mul_task();         // digit_arithmetic.cpp
 
 }  // namespace lengen::tasks

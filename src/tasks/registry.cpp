@@ -23,6 +23,8 @@ const std::map<std::string, Factory>& registry() {
       {"reverse", make_reverse_task},
       {"scan", make_scan_task},
       {"pcfg", make_pcfg_task},
+      {"add", make_add_task},
+      {"mul", make_mul_task},
   };
   return tasks;
 }

@@ -130,7 +130,7 @@ class PE(nn.Module):
             if self.type == "alibi_learned":
                 self.alibi = nn.Module()
                 self.alibi.log_slopes = nn.Parameter(torch.log(fixed))
-        elif self.type == "rotary":
+        elif self.type in ("rotary", "xpos"):
             llama = c.family == "llama"
             frac = pe.get("rotary_fraction", 1.0 if llama else 0.25)
             self.rdim = pe.get("rotary_dim", int(round(c.d_head * frac)))
@@ -149,6 +149,19 @@ class PE(nn.Module):
             else:
                 m = torch.tensor(alibi_slopes(H), dtype=torch.float64) * 96.0
                 self.register_buffer("fixed_slopes", m.to(torch.float32), persistent=False)
+        elif self.type == "fire":
+            width = pe.get("width", 32)
+            self.fire = nn.Module()
+            self.fire.log_c = nn.Parameter(torch.zeros(1))
+            self.fire.log_threshold = nn.Parameter(torch.zeros(1))
+            self.fire.mlp = nn.Sequential(nn.Linear(1, width), nn.ReLU(), nn.Linear(width, H, bias=False))
+        elif self.type == "kerple":
+            self.kerple_power = pe.get("variant", "log") == "power"
+            self.kerple = nn.Module()
+            self.kerple.log_r1 = nn.Parameter(torch.zeros(H))
+            self.kerple.log_r2 = nn.Parameter(torch.zeros(H))
+        elif self.type == "abacus":
+            self.abacus = nn.Embedding(pe.get("max_positions", 128), D)
         elif self.type not in ("nope", "abs_sin"):
             raise ValueError(f"reference: unknown pe type {self.type}")
 
@@ -171,7 +184,9 @@ class PE(nn.Module):
         return seg, intra
 
     # input side: added to the token embeddings
-    def add_input(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    def add_input(self, x: torch.Tensor, pos: torch.Tensor, intra=None) -> torch.Tensor:
+        if self.type == "abacus":  # digit significance ids in the intra stream
+            return x + self.abacus.weight[intra]
         if self.type == "abs_sin":
             return x + sinusoid_table(int(pos.max()) + 1, self.c.d_model)[pos]
         if self.type == "abs_learned":
@@ -183,16 +198,29 @@ class PE(nn.Module):
         return x
 
     # q, k: rotate pairs of the first rdim dims of each head by p * theta_t
-    def rotate(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        if self.type not in ("rotary", "bipe_rope"):
+    def rotate(self, x: torch.Tensor, pos: torch.Tensor, is_key: bool = False) -> torch.Tensor:
+        if self.type not in ("rotary", "bipe_rope", "xpos"):
             return x
         r, half = self.rdim, self.rdim // 2
         t = torch.arange(half, dtype=torch.float64)
         theta = (self.base ** (-2.0 * t / r)).to(torch.float32)  # theta_t = base^(-2t/rdim)
+        scaling = self.c.pe.get("scaling", "none") if self.type == "rotary" else "none"
+        if scaling != "none":
+            theta = rope_scaled_inv_freq(r, self.base, self.c.pe)
         ang = pos.to(torch.float32)[..., None] * theta               # [(B,) T, half], fp32 as HF
         if ang.dim() == 3:                                            # per-row positions (BiPE)
             ang = ang[:, None]                                        # [B, 1, T, half]
         cos, sin = torch.cos(ang), torch.sin(ang)
+        if self.type == "xpos":  # per-pair decay zeta^(+-p / scale_base), queries +, keys -
+            gamma, sb = self.c.pe.get("gamma", 0.4), self.c.pe.get("scale_base", 512.0)
+            log_zeta = torch.log((2.0 * t / r + gamma) / (1.0 + gamma))
+            sign = -1.0 if is_key else 1.0
+            scale = torch.exp(sign * pos.to(torch.float64)[:, None] / sb * log_zeta[None, :])
+            scale = scale.to(torch.float32)
+            cos, sin = cos * scale, sin * scale
+        if scaling == "yarn":  # attention temperature on whole heads
+            factor = self.c.pe.get("scaling_factor", 1.0)
+            x = x * float(0.1 * math.log(factor) + 1.0 if factor > 1 else 1.0)
         xr, xpass = x[..., :r], x[..., r:]
         if self.interleaved:   # GPT-J: pairs (2t, 2t+1)
             a, b = xr[..., 0::2], xr[..., 1::2]
@@ -214,7 +242,58 @@ class PE(nn.Module):
             return -m[:, None, None] * dist.to(torch.float32)[None]
         if self.type == "bipe_alibi":  # [B, H, T, T]
             return -self.fixed_slopes[None, :, None, None] * dist.to(torch.float32)[:, None]
+        if self.type == "kerple":
+            d = dist.abs().to(torch.float32)[None]
+            r1 = torch.exp(self.kerple.log_r1)[:, None, None]
+            r2 = torch.exp(self.kerple.log_r2)[:, None, None]
+            if self.kerple_power:  # -r1 |i-j|^r2 (0 at distance 0, with a finite gradient)
+                safe = torch.where(d > 0, d, torch.ones_like(d))
+                return -r1 * torch.where(d > 0, safe ** r2, torch.zeros_like(safe))
+            return -r1 * torch.log1p(r2 * d)
+        if self.type == "fire":
+            return fire_bias(self.fire, pos)
         return None
+
+
+def rope_scaled_inv_freq(r: int, base: float, pe: dict) -> torch.Tensor:
+    """RoPE context extension (README "Newer encodings and formats"): linear (position
+    interpolation), ntk (base * factor^(r/(r-2))), yarn (NTK-by-parts ramp between the
+    interpolated and the original frequency by the rotations over the original context)."""
+    kind, factor = pe.get("scaling", "none"), float(pe.get("scaling_factor", 1.0))
+    if kind == "ntk":
+        base = base * factor ** (r / (r - 2))
+    t = torch.arange(r // 2, dtype=torch.float64)
+    pos_freq = (base ** (2.0 * t / r)).to(torch.float32)
+    inv = 1.0 / pos_freq
+    if kind == "linear":
+        inv = 1.0 / (factor * pos_freq)
+    if kind == "yarn":
+        orig = pe["original_max_positions"]
+        fast, slow = pe.get("yarn_beta_fast", 32.0), pe.get("yarn_beta_slow", 1.0)
+        def corr(rot):
+            return r * math.log(orig / (rot * 2 * math.pi)) / (2 * math.log(base))
+        low = max(0.0, math.floor(corr(fast)))
+        high = min(float(r - 1), math.ceil(corr(slow)))
+        if high == low:
+            high += 0.001
+        ramp = ((t - low) / (high - low)).clamp(0, 1).to(torch.float32)
+        keep = 1.0 - ramp
+        inv = (inv / factor) * (1.0 - keep) + inv * keep
+    return inv
+
+
+def fire_bias(fire: nn.Module, pos: torch.Tensor) -> torch.Tensor:
+    """FIRE: f(sign(i-j) psi(|i-j|) / psi(max(L, i))), psi(x) = log(1 + c x), f an MLP to H
+    heads; the normaliser is computed in float64 (as lengen does), the MLP in float32."""
+    c = torch.exp(fire.log_c.double())
+    L = torch.exp(fire.log_threshold.double())
+    i = pos.to(torch.float64)[:, None]
+    j = pos.to(torch.float64)[None, :]
+    x = (i - j).abs()
+    sign = torch.where(i >= j, 1.0, -1.0).to(torch.float64)
+    m = torch.where(L > i, L.expand_as(i), i)  # the gradient reaches L only where L > i
+    u = (sign * torch.log1p(c * x) / torch.log1p(c * m)).to(torch.float32)
+    return fire.mlp(u[..., None]).permute(2, 0, 1)  # [H, T, T]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,7 +331,7 @@ class Attention(nn.Module):
         q = self.q_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)  # [B, H, T, dh]
         k = self.k_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)
         v = self.v_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)
-        q, k = pe.rotate(q, pos), pe.rotate(k, pos)
+        q, k = pe.rotate(q, pos), pe.rotate(k, pos, is_key=True)
         s = self.scale * (q @ k.transpose(-1, -2))
         if bias is not None:
             s = s + (bias if bias.dim() == 4 else bias[None])
@@ -318,15 +397,17 @@ class LengenReference(nn.Module):
         m.load_state_dict(state, strict=True)  # every name and shape must match
         return m.float()
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens [B, T] (right-padded rows; positions 0..T-1) -> logits [B, T, V]."""
+    def forward(self, tokens: torch.Tensor, pos=None, intra=None) -> torch.Tensor:
+        """tokens [B, T] (right-padded rows; positions 0..T-1 unless `pos` [T] is given; `intra`
+        [T]: the intra-segment ids of encodings that read them) -> logits [B, T, V]."""
         B, T = tokens.shape
+        if pos is None:
+            pos = torch.arange(T)
         pe = self.model.pe
-        pos = torch.arange(T)
         input_pos = pos
         if pe.bilevel:  # segment ids act as the positions of RoPE / ALiBi
             pos, input_pos = pe.bilevel_ids(tokens)
-        x = pe.add_input(self.model.embed_tokens(tokens), input_pos)
+        x = pe.add_input(self.model.embed_tokens(tokens), input_pos, intra)
         bias = pe.score_bias(pos)  # shared by all layers
         for layer in self.model.layers:
             x = layer(x, self.model.pe, pos, bias)

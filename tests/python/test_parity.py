@@ -46,6 +46,20 @@ ENCODINGS = [
     ("rotary_interleaved_full", {"type": "rotary", "pairing": "interleaved", "rotary_fraction": 1.0}),
     ("rotary_dim2_base500", {"type": "rotary", "rotary_dim": 2, "base": 500}),
 ]
+# Beyond the two papers (README "Newer encodings and formats"); abacus reads the intra stream
+# and is checked with supplied positions in test_parity_newer.py.
+ENCODINGS += [
+    ("fire", {"type": "fire"}),
+    ("fire_w8_c0.5_L8", {"type": "fire", "width": 8, "init_c": 0.5, "init_threshold": 8.0}),
+    ("kerple_log", {"type": "kerple", "variant": "log"}),
+    ("kerple_power", {"type": "kerple", "variant": "power"}),
+    ("xpos", {"type": "xpos"}),
+    ("xpos_half_sb64", {"type": "xpos", "pairing": "half", "rotary_fraction": 0.5, "scale_base": 64.0}),
+    ("rotary_pi2", {"type": "rotary", "scaling": "linear", "scaling_factor": 2.0}),
+    ("rotary_ntk4", {"type": "rotary", "scaling": "ntk", "scaling_factor": 4.0, "rotary_fraction": 0.5}),
+    ("rotary_yarn4", {"type": "rotary", "scaling": "yarn", "scaling_factor": 4.0,
+                      "original_max_positions": 64}),
+]
 CASES = [(fam, name, pe, {}) for fam in ("t5", "llama") for name, pe in ENCODINGS]
 CASES += [
     # not a power of two heads (ALiBi slope rule, HD != D), and T5 buckets with 6 heads
@@ -107,6 +121,17 @@ def make_checkpoint(binary, tmp_path, family, pe, extra, seed):
     return ckpt
 
 
+def debug_step(binary, ckpt, tmp_path, batch):
+    """`lengen debug step` on `batch` (the batch-file object): result.json, the gradients and
+    the updated weights."""
+    (tmp_path / "batch.json").write_text(json.dumps(batch))
+    out = tmp_path / "step"
+    run_lengen(binary, "debug", "step", "--checkpoint", ckpt, "--batch",
+               tmp_path / "batch.json", "--out", out, "--threads", 1)
+    res = json.loads((out / "result.json").read_text())
+    return res, load_np(str(out / "grads.safetensors")), load_np(str(out / "updated.safetensors"))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_parity(case, lengen_binary, tmp_path, parity_errors):
     family, name, pe, extra = case
@@ -116,14 +141,8 @@ def test_parity(case, lengen_binary, tmp_path, parity_errors):
     rows = random_rows(seed, LENGTHS, vocab)
 
     # --- lengen: one step on the batch
-    batch = {"rows": rows, "loss_from": LOSS_FROM, "adamw": ADAMW}
-    (tmp_path / "batch.json").write_text(json.dumps(batch))
-    out = tmp_path / "step"
-    run_lengen(lengen_binary, "debug", "step", "--checkpoint", ckpt, "--batch",
-               tmp_path / "batch.json", "--out", out, "--threads", 1)
-    res = json.loads((out / "result.json").read_text())
-    grads = load_np(str(out / "grads.safetensors"))
-    updated = load_np(str(out / "updated.safetensors"))
+    res, grads, updated = debug_step(lengen_binary, ckpt, tmp_path,
+                                     {"rows": rows, "loss_from": LOSS_FROM, "adamw": ADAMW})
 
     # --- reference
     model = ref.LengenReference.from_checkpoint(str(ckpt))

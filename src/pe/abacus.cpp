@@ -1,0 +1,60 @@
+// abacus (McLeish et al. 2024): a learned embedding of each digit's significance within its
+// number, added to the token embedding. The significance comes per token in the `intra`
+// stream (the index inside a segment, the segments being numbers): 1 for a number's least
+// significant digit, 2 for the next, ...; 0 for tokens that are not digits. The task data
+// supply it (src/pipeline/position_schemes.h), shifted by a random offset during training so
+// that the rows used by long test numbers are trained too. The attention itself carries no
+// positional signal (NoPE). Options: `max_positions` (128), `init_std` (as abs_learned).
+#include "model/config.h"
+#include "pe/encodings.h"
+#include "pe/learned_table.h"
+#include "util/error.h"
+
+namespace lengen {
+namespace {
+
+class Abacus final : public PositionalEncoding {
+ public:
+  Abacus(int d_model, int max_positions, float init_std)
+      : D_(d_model), max_positions_(max_positions), init_std_(init_std) {}
+  std::string name() const override { return "abacus"; }
+  void declare_parameters(ParameterLayout& layout) override {
+    offset_ = layout[layout.add("model.pe.abacus.weight", {max_positions_, D_}, Init::Normal,
+                                init_std_)].offset;
+  }
+  bool needs_segments() const override { return true; }
+  bool acts_on_input() const override { return true; }
+  void check_positions(const Positions& p, int n) const override {
+    if (!p.intra) return;  // a check of plain positions: nothing to say
+    for (int t = 0; t < n; ++t)
+      if (p.intra[t] < 0 || p.intra[t] >= max_positions_)
+        fail("abacus: digit significance {} (token {}) is outside the learned table of {} rows "
+             "(pe.max_positions); raise it above the longest number plus the training offset",
+             p.intra[t], t, max_positions_);
+  }
+  void input_forward(const float* params, const Positions& p, int n, float* x) const override {
+    table_rows_add_forward(params + offset_, p.intra, n, D_, x);
+  }
+  void input_backward(const float*, const Positions& p, int n, const float* dx,
+                      float* grads) const override {
+    table_rows_add_backward(grads + offset_, p.intra, n, D_, dx);
+  }
+
+ private:
+  int D_, max_positions_;
+  float init_std_;
+  size_t offset_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<PositionalEncoding> make_abacus(const ModelConfig& c, const std::string& where) {
+  PeOptions o(c.pe, where, {"max_positions", "init_std"});
+  const int max_positions = o.get_int("max_positions", 128);
+  if (max_positions < 2) o.error("max_positions", "must be at least 2");
+  const double std = o.get_double("init_std", c.init == InitKind::T5 ? 1.0 : c.init_std);
+  if (!(std > 0)) o.error("init_std", "must be > 0");
+  return std::make_unique<Abacus>(c.d_model, max_positions, float(std));
+}
+
+}  // namespace lengen
