@@ -192,6 +192,10 @@ TEST(LmEval, SlidingWindowScoresEveryTokenOnceAndBadLengthsAreClearErrors) {
   const std::string e = error_of([&] { lm::evaluate_perplexity(small, tokens, 16, o, false); });
   EXPECT_NE(e.find("evaluation length 80"), std::string::npos) << e;
   EXPECT_NE(e.find("outside the learned table"), std::string::npos) << e;
+  o.multiples = {1, 0};
+  EXPECT_NE(error_of([&] { lm::evaluate_perplexity(small, tokens, 16, o, false); })
+                .find("multiple 0 must be >= 1"),
+            std::string::npos);
 }
 
 }  // namespace

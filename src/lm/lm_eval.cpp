@@ -69,6 +69,9 @@ std::vector<PerplexityPoint> evaluate_perplexity(Transformer& model, const Token
                                                  bool progress) {
   if (o.multiples.empty()) fail("no evaluation lengths given");
   if (o.block < 1 || o.rows < 1) fail("evaluation block and rows must be >= 1");
+  for (int m : o.multiples)
+    if (m < 1) fail("evaluation length multiple {} must be >= 1 (lengths are multiples of the training length)", m);
+  if (train_length < 1) fail("training length {} must be >= 1", train_length);
   const int longest = *std::max_element(o.multiples.begin(), o.multiples.end()) * train_length;
   // One span of text for every length: a multiple of the longest chunk.
   const int64_t span = std::min<int64_t>(int64_t(tokens.size()), o.max_tokens) / longest * longest;
@@ -78,7 +81,6 @@ std::vector<PerplexityPoint> evaluate_perplexity(Transformer& model, const Token
          tokens.path(), tokens.size(), o.max_tokens, longest);
   std::vector<PerplexityPoint> out;
   for (int m : o.multiples) {
-    if (m < 1) fail("evaluation multiple {} must be >= 1", m);
     const int T = m * train_length;
     if (o.stride < 0 || o.stride > T) fail("sliding-window stride {} must be in [1, {}]", o.stride, T);
     PerplexityPoint p;
