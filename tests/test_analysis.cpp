@@ -174,6 +174,13 @@ TEST(AnalysisCapture, SaveLoadRoundTripAndCorruptFilesAreNamed) {
   EXPECT_NE(m.find("example.0"), std::string::npos) << m;
   EXPECT_NE(testing::error_of([&] { analysis::load_capture(dir.file("nothing")); }).find("no attention capture"),
             std::string::npos);
+  analysis::CaptureRequest not_a_run;
+  not_a_run.run_dir = dir.file("cap");
+  EXPECT_NE(testing::error_of([&] { analysis::capture_attention(not_a_run); }).find("not a run directory"),
+            std::string::npos);
+  not_a_run.per_length = 0;
+  EXPECT_NE(testing::error_of([&] { analysis::capture_attention(not_a_run); }).find("--per-length"),
+            std::string::npos);
 }
 
 // ---- end to end on tiny trained runs ----

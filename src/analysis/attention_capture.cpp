@@ -115,12 +115,13 @@ AttentionCapture capture_attention(const CaptureRequest& r) {
             {"split", r.split},
             {"per_length", r.per_length}};
 
-  const std::string file = data_dir + "/" + r.split + ".jsonl";
+  // Encoding the whole split keeps error messages' example numbers those of the file.
+  const auto encoded = encode_examples(all, vocab, data_dir + "/" + r.split + ".jsonl");
   size_t done = 0, total = 0;
   for (const auto& [len, idx] : by_length) total += idx.size();
   for (const auto& [len, idx] : by_length) {
     for (size_t i : idx) {
-      const EncodedExample enc = encode_examples({all[i]}, vocab, file).front();
+      const EncodedExample& enc = encoded[i];
       CapturedExample x;
       x.index = int(i);
       x.length = all[i].length;
