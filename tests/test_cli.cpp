@@ -69,7 +69,7 @@ TEST(Cli, BadInputGivesAClearErrorAndExitCodeOne) {
   const std::string dir = temp_dir("errors");
   Result r = run("init --preset tiny --set pe.type=rope --out " + dir + "/m");
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.out.find("allowed values: abs_learned"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("allowed values: abacus, abs_learned, abs_sin"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir + "/m"));
   ASSERT_EQ(run("init --preset tiny --set vocab_size=10 --out " + dir + "/m").code, 0);
   r = run("score --checkpoint " + dir + "/m --tokens 3,99");

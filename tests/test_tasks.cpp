@@ -89,11 +89,11 @@ using lengen::testing::error_of;
 
 TEST(Registry, KnowsAllTasksAndRejectsUnknownNames) {
   for (const char* t : {"addition", "sum", "parity", "poly", "sort", "lego", "copy", "reverse",
-                        "scan", "pcfg"})
+                        "scan", "pcfg", "add", "mul"})
     EXPECT_EQ(make_task(t)->name(), t);
   const auto msg = error_of([] { make_task("additon"); });
   EXPECT_NE(msg.find("'additon'"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("addition, copy, lego, parity, pcfg, poly, reverse, scan, sort, sum"), std::string::npos)
+  EXPECT_NE(msg.find("add, addition, copy, lego, mul, parity, pcfg, poly, reverse, scan, sort, sum"), std::string::npos)
       << msg;
 }
 
@@ -182,7 +182,9 @@ TEST(Tasks, SplitInvariants) {
     const Dataset d = task->generate(ts.split, small(5));
     const bool copy_like = ts.task == "copy" || ts.task == "reverse";
     const int train_lo = copy_like ? 4 : ts.task == "parity" ? 3 : 1;
-    const int train_hi = copy_like ? 20 : 8, test_hi = copy_like ? 40 : 16;
+    const bool digit_formats = ts.task == "add" || ts.task == "mul";  // len_tr10_ts40*
+    const int train_hi = copy_like ? 20 : digit_formats ? 10 : 8;
+    const int test_hi = copy_like || digit_formats ? 40 : 16;
     EXPECT_EQ(d.train.size(), 300u);
     EXPECT_EQ(d.validation.size(), 23u);  // 7.5% of train, rounded
     EXPECT_EQ(d.test.size(), 160u);

@@ -50,6 +50,8 @@ class LlamaFormat final : public ReferenceFormat {
                "Llama rotates every head dim");
       if (r.interleaved)
         cannot("pe.pairing 'interleaved'", "Llama pairs dim t with t + head_dim/2 (rotate_half)");
+      if (r.scaling.kind != "none")
+        cannot("pe.scaling '" + r.scaling.kind + "'", "the exported config carries no RoPE scaling");
       rpe = "rope";
       theta = r.base;
     } else if (type == "alibi" || type == "bipe_alibi") {

@@ -68,6 +68,8 @@ class T5Format final : public ReferenceFormat {
         cannot(fmt::format("rotary_dim {} (d_head {})", r.rotary_dim, c.d_head),
                fmt::format("the reference always rotates int(0.25 * d_kv) = {} dims", want));
       if (!r.interleaved) cannot("pe.pairing 'half'", "the reference pairs dims GPT-J style");
+      if (r.scaling.kind != "none")
+        cannot("pe.scaling '" + r.scaling.kind + "'", "the reference has no RoPE scaling");
       if (r.base != 10000.0)
         cannot(fmt::format("pe.base {}", r.base), "the reference's rotary base is 10000");
     } else {
