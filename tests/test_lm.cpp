@@ -1,8 +1,10 @@
 // Language modelling (src/lm/): the SentencePiece tokenizer and its BiPE delimiters, corpus
-// ingestion and its errors, blockwise perplexity scoring against the full forward pass.
+// ingestion and its errors, blockwise perplexity scoring against the full forward pass, RoPE
+// scaling per evaluation length.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "file_test_support.h"
 #include "kernels/cpu/kernels.h"
@@ -10,6 +12,8 @@
 #include "lm/lm_eval.h"
 #include "lm/lm_run.h"
 #include "lm/tokenizer.h"
+#include "model/checkpoint.h"
+#include "model/model_overrides.h"
 #include "model_fixtures.h"
 #include "pe/bilevel.h"
 
@@ -196,6 +200,45 @@ TEST(LmEval, SlidingWindowScoresEveryTokenOnceAndBadLengthsAreClearErrors) {
   EXPECT_NE(error_of([&] { lm::evaluate_perplexity(small, tokens, 16, o, false); })
                 .find("multiple 0 must be >= 1"),
             std::string::npos);
+}
+
+TEST(LmEval, RopeScalingFollowsTheEvaluationLength) {
+  EXPECT_TRUE(lm::rope_scaling_overrides("yarn", 1, 16).empty());
+  EXPECT_TRUE(lm::rope_scaling_overrides("none", 4, 16).empty());
+  EXPECT_EQ(lm::rope_scaling_overrides("yarn", 3, 16),
+            (std::vector<std::string>{"pe.scaling=yarn", "pe.scaling_factor=3",
+                                      "pe.original_max_positions=16"}));
+  EXPECT_EQ(lm::rope_scaling_overrides("ntk", 2, 16),
+            (std::vector<std::string>{"pe.scaling=ntk", "pe.scaling_factor=2"}));
+  EXPECT_NE(error_of([] { lm::rope_scaling_overrides("sideways", 2, 16); }).find("sideways"),
+            std::string::npos);
+
+  TempDir dir;
+  std::vector<int32_t> ids(200);
+  Rng rng(4);
+  for (auto& x : ids) x = int32_t(rng.below(11));
+  std::ofstream(dir.file("v.bin"), std::ios::binary)
+      .write(reinterpret_cast<const char*>(ids.data()), ids.size() * 4);
+  const lm::TokenFile tokens(dir.file("v.bin"));
+  Transformer trained(testing::small_config({"llama", "rotary"}));
+  trained.init_weights(6);
+  save_model(dir.file("ckpt"), trained);
+  lm::PerplexityOptions o;
+  o.multiples = {1, 2};
+  o.max_tokens = 192;
+  const auto plain = lm::evaluate_checkpoint(dir.file("ckpt"), {}, "none", tokens, 16, o, false);
+  const auto linear = lm::evaluate_checkpoint(dir.file("ckpt"), {}, "linear", tokens, 16, o, false);
+  ASSERT_EQ(linear.size(), 2u);
+  EXPECT_EQ(linear[0].mean_nll, plain[0].mean_nll);  // 1x: unscaled
+  EXPECT_NE(linear[1].mean_nll, plain[1].mean_nll);
+  // 2x: the checkpoint under position interpolation with factor 2.
+  auto pi = load_model_with_overrides(dir.file("ckpt"), {"pe.scaling=linear", "pe.scaling_factor=2"});
+  lm::PerplexityOptions at2 = o;
+  at2.multiples = {2};
+  EXPECT_EQ(linear[1].mean_nll, lm::evaluate_perplexity(*pi, tokens, 16, at2, false)[0].mean_nll);
+  // Fixed overrides apply at every length: a bad one is an error.
+  EXPECT_THROW(lm::evaluate_checkpoint(dir.file("ckpt"), {"pe.scaling=big"}, "none", tokens, 16, o, false),
+               Error);
 }
 
 }  // namespace

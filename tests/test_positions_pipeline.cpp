@@ -144,6 +144,16 @@ TEST(TokenAlignedIds, SpecialsGetZero) {
     EXPECT_EQ(x.ids.back(), 0);                 // <eos>
     EXPECT_EQ(x.ids[1], (*d.train[i].position_ids)[0]);
   }
+  // "3 4 5 + 6 7" -> "2 1 4 0": coupling gives <sep> and each answer token the id of the token
+  // it predicts, so the query writing significance k sits where the operands' digits k are.
+  tasks::Example hand;
+  hand.source = "3 4 5 + 6 7", hand.target = "2 1 4 0", hand.position_ids = {3, 2, 1, 0, 2, 1, 1, 2, 3, 4};
+  const auto x = encode_examples({hand}, vocab, "hand")[0];
+  EXPECT_EQ(x.ids, (std::vector<int32_t>{0, 3, 2, 1, 0, 2, 1, 0, 1, 2, 3, 4, 0}));
+  EXPECT_EQ(x.coupled_ids, (std::vector<int32_t>{0, 3, 2, 1, 0, 2, 1, 1, 2, 3, 4, 0, 0}));
+  const PositionScheme coupled{"coupled"}, abacus{"abacus"};
+  EXPECT_EQ(&scheme_ids(coupled, x), &x.coupled_ids);
+  EXPECT_EQ(&scheme_ids(abacus, x), &x.ids);
   auto bad = d.train;
   bad[0].position_ids->pop_back();
   EXPECT_THROW(encode_examples(bad, vocab, "train"), Error);

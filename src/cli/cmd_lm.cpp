@@ -36,7 +36,7 @@ struct TrainOptions {
 };
 
 struct EvalOptions {
-  std::vector<std::string> models;
+  std::vector<std::string> models, sets, rope_scaling;
   std::string data, tokens, out;
   std::vector<int> multiples = {1, 2, 3, 4, 5, 6};
   int train_length = 0, threads = 0;
@@ -79,13 +79,16 @@ void run_eval(const EvalOptions& o) {
   lm::PerplexityOptions eo = o.eval;
   eo.multiples = o.multiples;
   std::vector<lm::EvaluatedModel> models;
+  const std::vector<std::string> methods =
+      o.rope_scaling.empty() ? std::vector<std::string>{"none"} : o.rope_scaling;
   for (const auto& path : o.models) {
-    lm::EvaluatedModel m = lm::resolve_evaluated_model(path, o.train_length);
-    auto model = load_model(resolve_checkpoint_dir(m.checkpoint));
-    tokens.check_vocabulary(model->config().vocab_size);
-    fmt::print(stderr, "{} ({}, trained at length {})\n", m.label, m.checkpoint, m.train_length);
-    m.points = lm::evaluate_perplexity(*model, tokens, m.train_length, eo);
-    models.push_back(m);
+    for (const auto& method : methods) {
+      lm::EvaluatedModel m = lm::resolve_evaluated_model(path, o.train_length);
+      if (!o.rope_scaling.empty()) m.label += " " + method;
+      fmt::print(stderr, "{} ({}, trained at length {})\n", m.label, m.checkpoint, m.train_length);
+      m.points = lm::evaluate_checkpoint(m.checkpoint, o.sets, method, tokens, m.train_length, eo);
+      models.push_back(m);
+    }
   }
   fmt::print("{}", lm::write_perplexity_report(models, o.out));
   fmt::print("written to {}/perplexity.{{md,csv,json}} and perplexity_vs_length.png/.svg\n", o.out);
@@ -139,6 +142,12 @@ void register_lm_commands(CLI::App& app) {
   eval->add_option("--train-length", e->train_length, "Training length (default: the run's)");
   eval->add_option("--out", e->out, "Report directory")->required();
   eval->add_option("--threads", e->threads, "Threads (0: OpenMP default)");
+  eval->add_option("--set", e->sets,
+                   "Model override that adds or removes no parameter: pe.scaling=ntk (repeatable)");
+  eval->add_option("--rope-scaling", e->rope_scaling,
+                   "RoPE extension per length, one row each: none,linear,ntk,yarn (factor = "
+                   "length / training length; YaRN original = training length)")
+      ->delimiter(',');
   add_eval_options(eval, e->eval);
   eval->callback([e] { run_eval(*e); });
 

@@ -77,7 +77,7 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
       max_new = std::max(max_new, int(encoded[order[i]].answer.size()) + o.extra_tokens);
     }
     std::vector<const std::vector<int32_t>*> ids;
-    for (size_t i = start; i < end; ++i) ids.push_back(&encoded[order[i]].ids);
+    for (size_t i = start; i < end; ++i) ids.push_back(&scheme_ids(o.positions, encoded[order[i]]));
     const auto outputs =
         greedy_decode(model, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad,
                       o.positions.uses_task_ids() ? decode_positions(o.positions, ids)

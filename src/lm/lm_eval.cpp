@@ -1,5 +1,7 @@
 #include "lm/lm_eval.h"
 
+#include "model/model_overrides.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include "io/atomic_file.h"
 #include "kernels/cpu/kernels.h"
 #include "model/checkpoint.h"
+#include "model/model_overrides.h"
 #include "pe/bilevel.h"
 #include "report/plot.h"
 #include "report/table.h"
@@ -140,6 +143,36 @@ EvaluatedModel resolve_evaluated_model(const std::string& path, int train_length
     m.train_length = cfg["train"]["seq_len"].get<int>();
   }
   return m;
+}
+
+std::vector<std::string> rope_scaling_overrides(const std::string& method, int multiple,
+                                                int train_length) {
+  if (method != "none" && method != "linear" && method != "ntk" && method != "yarn")
+    fail("RoPE scaling \"{}\": expected none, linear, ntk or yarn", method);
+  if (method == "none" || multiple == 1) return {};
+  std::vector<std::string> o = {"pe.scaling=" + method, fmt::format("pe.scaling_factor={}", multiple)};
+  if (method == "yarn") o.push_back(fmt::format("pe.original_max_positions={}", train_length));
+  return o;
+}
+
+std::vector<PerplexityPoint> evaluate_checkpoint(const std::string& checkpoint,
+                                                 const std::vector<std::string>& overrides,
+                                                 const std::string& rope_scaling,
+                                                 const TokenFile& tokens, int train_length,
+                                                 const PerplexityOptions& o, bool progress) {
+  std::vector<PerplexityPoint> points;
+  // The scaling factor follows the evaluation length, so each length gets its own model.
+  for (int multiple : o.multiples) {
+    std::vector<std::string> all = overrides;
+    for (auto& s : rope_scaling_overrides(rope_scaling, multiple, train_length)) all.push_back(s);
+    auto model = load_model_with_overrides(checkpoint, all);
+    tokens.check_vocabulary(model->config().vocab_size);
+    PerplexityOptions one = o;
+    one.multiples = {multiple};
+    for (const auto& p : evaluate_perplexity(*model, tokens, train_length, one, progress))
+      points.push_back(p);
+  }
+  return points;
 }
 
 std::string write_perplexity_report(const std::vector<EvaluatedModel>& models,

@@ -52,6 +52,21 @@ struct EvaluatedModel {
 };
 EvaluatedModel resolve_evaluated_model(const std::string& path, int train_length_override);
 
+// RoPE context extension at evaluation time, no retraining: the model overrides that evaluate
+// a rotary checkpoint at `multiple` x its training length under `method` (none, linear = position
+// interpolation, ntk, yarn), scaling factor = the multiple, YaRN's original_max_positions = the
+// training length. "none" and multiple 1 give no override.
+std::vector<std::string> rope_scaling_overrides(const std::string& method, int multiple,
+                                                int train_length);
+
+// Perplexity of a checkpoint at every multiple of o.multiples, loaded under `overrides` (model
+// keys that add or remove no parameter) plus, per length, rope_scaling_overrides(rope_scaling).
+std::vector<PerplexityPoint> evaluate_checkpoint(const std::string& checkpoint,
+                                                 const std::vector<std::string>& overrides,
+                                                 const std::string& rope_scaling,
+                                                 const TokenFile& tokens, int train_length,
+                                                 const PerplexityOptions& o, bool progress = true);
+
 // Table (Markdown/CSV), JSON and the plot of perplexity vs evaluation length, one line per
 // model, into `out_dir`; returns the Markdown table.
 std::string write_perplexity_report(const std::vector<EvaluatedModel>& models,

@@ -4,7 +4,9 @@
 //            instead gets an ordered random subset of [0, L) (randomized positions, Ruoss et
 //            al. 2023); evaluation keeps 0, 1, 2, ... Works with every position-indexed encoding.
 //   coupled  the task's per-token position ids are the positions (position coupling, Cho et
-//            al. 2024): digits of equal significance share a position.
+//            al. 2024): digits of equal significance share a position. The callers pass
+//            EncodedExample::coupled_ids, where from <sep> on each token has the id of the
+//            token it predicts (pipeline/task_data.h).
 //   abacus   positions 0, 1, ...; the task's ids (digit significance) go to the intra stream,
 //            read by the `abacus` encoding (McLeish et al. 2024). The default with pe abacus.
 // coupled and abacus: in training, nonzero ids are shifted by one random offset per row in

@@ -31,7 +31,17 @@ std::vector<int32_t> token_aligned_ids(const std::vector<int>& word_ids, const E
   return ids;
 }
 
+// From token `first` (<sep>) on, each token gets the id of the next one (the last gets 0).
+std::vector<int32_t> ids_of_predicted_tokens(std::vector<int32_t> ids, size_t first) {
+  for (size_t t = first; t < ids.size(); ++t) ids[t] = t + 1 < ids.size() ? ids[t + 1] : 0;
+  return ids;
+}
+
 }  // namespace
+
+const std::vector<int32_t>& scheme_ids(const PositionScheme& s, const EncodedExample& x) {
+  return s.kind == "coupled" ? x.coupled_ids : x.ids;
+}
 
 std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
                                             const data::Vocabulary& vocab,
@@ -46,7 +56,10 @@ std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& e
       x.prompt.push_back(data::Vocabulary::kSep);
       x.answer = vocab.encode(answer_text(e));
       x.answer.push_back(data::Vocabulary::kEos);
-      if (e.position_ids) x.ids = token_aligned_ids(*e.position_ids, x, e.scratchpad.has_value());
+      if (e.position_ids) {
+        x.ids = token_aligned_ids(*e.position_ids, x, e.scratchpad.has_value());
+        x.coupled_ids = ids_of_predicted_tokens(x.ids, x.prompt.size() - 1);
+      }
     } catch (const Error& err) {
       fail("{} example {} (line {}): {}", split_name, i, i + 1, err.what());
     }
@@ -106,7 +119,7 @@ Batch LengthBatcher::batch(int64_t step) {
   Batch batch = make_training_batch(examples_, indices);
   if (positions_.uses_task_ids() || positions_.randomizes_training()) {
     std::vector<const std::vector<int32_t>*> ids;
-    for (uint32_t i : indices) ids.push_back(&examples_[i].ids);
+    for (uint32_t i : indices) ids.push_back(&scheme_ids(positions_, examples_[i]));
     Rng rng(hash_combine(seed_ ^ 0x9051710ull, uint64_t(step)));
     assign_positions(positions_, ids, &rng, batch);
   }

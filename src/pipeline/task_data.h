@@ -19,8 +19,15 @@ struct EncodedExample {
   // The task's per-token position ids over prompt + answer (<bos>, <sep>, <eos>: 0), when it
   // supplies them (pipeline/position_schemes.h); empty otherwise.
   std::vector<int32_t> ids;
+  // The same ids as position coupling uses them (Cho et al. 2024): from <sep> on, every token
+  // takes the id of the token it predicts, so the query that writes the answer digit of
+  // significance k sits at the position of the operand digits of significance k.
+  std::vector<int32_t> coupled_ids;
   size_t total() const { return prompt.size() + answer.size(); }
 };
+
+// The per-token ids a position scheme reads: coupled_ids for "coupled", ids otherwise.
+const std::vector<int32_t>& scheme_ids(const PositionScheme& s, const EncodedExample& x);
 
 // Strict encoding: an unknown word is an error naming the split, example and word.
 std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
