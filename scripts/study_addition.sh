@@ -11,14 +11,16 @@ mkdir -p "$OUT"
 # name | split | pe | data settings
 RUNS=(
   "nope_rev|len_tr10_ts40_rev|nope|"
+  "nope_plain|len_tr10_ts40|nope|"
+  "nope_rev_hint|len_tr10_ts40_rev_hint|nope|"
   "rotary_rev|len_tr10_ts40_rev|rotary|"
   "fire_rev|len_tr10_ts40_rev|fire|"
   "abacus_rev|len_tr10_ts40_rev|{\"type\":\"abacus\",\"max_positions\":128}|data.position_offset=60"
-  "coupled_rev|len_tr10_ts40_rev|{\"type\":\"abs_learned\",\"max_positions\":128}|data.positions=coupled data.position_offset=60"
-  "coupled_plain|len_tr10_ts40|{\"type\":\"abs_learned\",\"max_positions\":128}|data.positions=coupled data.position_offset=60"
-  "coupled_rev_hint|len_tr10_ts40_rev_hint|{\"type\":\"abs_learned\",\"max_positions\":128}|data.positions=coupled data.position_offset=60"
-  "nope_rev_hint|len_tr10_ts40_rev_hint|nope|"
-  "nope_plain|len_tr10_ts40|nope|"
+  "coupled_abs_rev|len_tr10_ts40_rev|{\"type\":\"abs_learned\",\"max_positions\":128}|data.positions=coupled data.position_offset=60"
+  "coupled_rotary_rev|len_tr10_ts40_rev|rotary|data.positions=coupled data.position_offset=60"
+  "coupled_fire_rev|len_tr10_ts40_rev|fire|data.positions=coupled data.position_offset=60"
+  "coupled_fire_plain|len_tr10_ts40|fire|data.positions=coupled data.position_offset=60"
+  "coupled_fire_rev_hint|len_tr10_ts40_rev_hint|fire|data.positions=coupled data.position_offset=60"
 )
 # ONLY="a b": run just these, in this order (the table lists every run present).
 selected=()
