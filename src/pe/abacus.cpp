@@ -13,37 +13,21 @@
 namespace lengen {
 namespace {
 
-class Abacus final : public PositionalEncoding {
+class Abacus final : public LearnedTableEncoding {
  public:
   Abacus(int d_model, int max_positions, float init_std)
-      : D_(d_model), max_positions_(max_positions), init_std_(init_std) {}
+      : LearnedTableEncoding("model.pe.abacus.weight", d_model, max_positions, init_std) {}
   std::string name() const override { return "abacus"; }
-  void declare_parameters(ParameterLayout& layout) override {
-    offset_ = layout[layout.add("model.pe.abacus.weight", {max_positions_, D_}, Init::Normal,
-                                init_std_)].offset;
-  }
   bool needs_segments() const override { return true; }
-  bool acts_on_input() const override { return true; }
-  void check_positions(const Positions& p, int n) const override {
-    if (!p.intra) return;  // a check of plain positions: nothing to say
-    for (int t = 0; t < n; ++t)
-      if (p.intra[t] < 0 || p.intra[t] >= max_positions_)
-        fail("abacus: digit significance {} (token {}) is outside the learned table of {} rows "
-             "(pe.max_positions); raise it above the longest number plus the training offset",
-             p.intra[t], t, max_positions_);
-  }
-  void input_forward(const float* params, const Positions& p, int n, float* x) const override {
-    table_rows_add_forward(params + offset_, p.intra, n, D_, x);
-  }
-  void input_backward(const float*, const Positions& p, int n, const float* dx,
-                      float* grads) const override {
-    table_rows_add_backward(grads + offset_, p.intra, n, D_, dx);
-  }
 
- private:
-  int D_, max_positions_;
-  float init_std_;
-  size_t offset_ = 0;
+ protected:
+  const int32_t* table_ids(const Positions& p) const override { return p.intra; }
+  std::string out_of_table(int id, int token, int rows) const override {
+    return fmt::format("abacus: digit significance {} (token {}) is outside the learned table of "
+                       "{} rows (pe.max_positions); raise it above the longest number plus the "
+                       "training offset",
+                       id, token, rows);
+  }
 };
 
 }  // namespace

@@ -8,36 +8,20 @@
 namespace lengen {
 namespace {
 
-class AbsLearned final : public PositionalEncoding {
+class AbsLearned final : public LearnedTableEncoding {
  public:
   AbsLearned(int d_model, int max_positions, float init_std)
-      : D_(d_model), max_positions_(max_positions), init_std_(init_std) {}
+      : LearnedTableEncoding("model.pe.abs_learned.weight", d_model, max_positions, init_std) {}
   std::string name() const override { return "abs_learned"; }
-  void declare_parameters(ParameterLayout& layout) override {
-    const int i = layout.add("model.pe.abs_learned.weight", {max_positions_, D_}, Init::Normal,
-                             init_std_);
-    offset_ = layout[i].offset;
-  }
-  bool acts_on_input() const override { return true; }
-  void check_positions(const Positions& p, int n) const override {
-    for (int t = 0; t < n; ++t)
-      if (p.pos[t] < 0 || p.pos[t] >= max_positions_)
-        fail("abs_learned: position {} (token {}) is outside the learned table of {} positions "
-             "(pe.max_positions); this encoding cannot represent longer sequences",
-             p.pos[t], t, max_positions_);
-  }
-  void input_forward(const float* params, const Positions& p, int n, float* x) const override {
-    table_rows_add_forward(params + offset_, p.pos, n, D_, x);
-  }
-  void input_backward(const float*, const Positions& p, int n, const float* dx,
-                      float* grads) const override {
-    table_rows_add_backward(grads + offset_, p.pos, n, D_, dx);
-  }
 
- private:
-  int D_, max_positions_;
-  float init_std_;
-  size_t offset_ = 0;  // of the table in the parameter buffer
+ protected:
+  const int32_t* table_ids(const Positions& p) const override { return p.pos; }
+  std::string out_of_table(int id, int token, int rows) const override {
+    return fmt::format("abs_learned: position {} (token {}) is outside the learned table of {} "
+                       "positions (pe.max_positions); this encoding cannot represent longer "
+                       "sequences",
+                       id, token, rows);
+  }
 };
 
 }  // namespace
