@@ -72,8 +72,12 @@ TEST_P(DigitFormats, AnswersAndPositionIdsFollowTheFormat) {
       const size_t width = std::max(a.size(), b.size()) + 1;
       EXPECT_EQ(digits_of(tgt, reversed), reference_result(a, b, multiply, width)) << e.source;
       EXPECT_EQ(e.length, int(std::max(a.size(), b.size())));
-      if (part == &d.test) EXPECT_GE(e.length, 11);
-      if (part == &d.train) EXPECT_LE(e.length, 10);
+      if (part == &d.test) {
+        EXPECT_GE(e.length, 11);
+      }
+      if (part == &d.train) {
+        EXPECT_LE(e.length, 10);
+      }
       // Ids: significance of each digit (1 = least significant), its hint the same, else 0.
       ASSERT_TRUE(e.position_ids.has_value());
       std::vector<std::string> all = src;
@@ -91,15 +95,22 @@ TEST_P(DigitFormats, AnswersAndPositionIdsFollowTheFormat) {
         EXPECT_EQ(ids[0], ids[1]);  // a hint shares its digit's id
         // h<offset + significance>: the offset is the same for every number of the example.
         const int offset = std::stoi(all[0].substr(1)) - ids[0];
-        for (size_t i = 0; i < all.size(); ++i)
-          if (all[i][0] == 'h') EXPECT_EQ(std::stoi(all[i].substr(1)), offset + ids[i]);
-        if (part == &d.test) EXPECT_EQ(offset, 0);
+        for (size_t i = 0; i < all.size(); ++i) {
+          if (all[i][0] == 'h') {
+            EXPECT_EQ(std::stoi(all[i].substr(1)), offset + ids[i]);
+          }
+        }
+        if (part == &d.test) {
+          EXPECT_EQ(offset, 0);
+        }
         if (part == &d.train) hint_starts.insert(offset);
       }
       EXPECT_TRUE(task->is_correct(e, e.target));
       EXPECT_FALSE(task->is_correct(e, e.target + " 0"));
     }
-  if (hints) EXPECT_GT(hint_starts.size(), 20u) << "training hints start at random offsets";
+  if (hints) {
+    EXPECT_GT(hint_starts.size(), 20u) << "training hints start at random offsets";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -187,7 +198,9 @@ TEST(PositionSchemes, RandomizedPositionsAreOrderedDistinctSubsetsInTrainingOnly
   std::set<std::vector<int32_t>> distinct_rows;
   for (int b = 0; b < 3; ++b) {
     std::vector<int32_t> p(batch.pos.begin() + b * batch.T, batch.pos.begin() + b * batch.T + batch.lengths[b]);
-    for (size_t t = 1; t < p.size(); ++t) EXPECT_LT(p[t - 1], p[t]);
+    for (size_t t = 1; t < p.size(); ++t) {
+      EXPECT_LT(p[t - 1], p[t]);
+    }
     EXPECT_GE(p.front(), 0);
     EXPECT_LT(p.back(), 64);
     distinct_rows.insert(p);
@@ -221,7 +234,9 @@ TEST(PositionSchemes, CoupledAndAbacusShiftNonzeroIdsByOneOffsetPerRow) {
     }
     EXPECT_GE(offset, 0);
     EXPECT_LE(offset, 40);
-    if (kind == "abacus") EXPECT_EQ(batch.pos, make_batch({row}, 0).pos);
+    if (kind == "abacus") {
+      EXPECT_EQ(batch.pos, make_batch({row}, 0).pos);
+    }
     Batch eval_batch = make_batch({row}, 0);
     assign_positions(s, ids, nullptr, eval_batch);
     const std::vector<int32_t>& plain = kind == "coupled" ? eval_batch.pos : eval_batch.intra;
