@@ -1,13 +1,18 @@
-// Checkpoints and configs: round trips, and bad input rejected with a clear error, never a
-// crash (including randomly corrupted files).
+// Checkpoints, configs and the run-directory lock: round trips, and bad input rejected with a
+// clear error, never a crash (including randomly corrupted files).
 #include <gtest/gtest.h>
 
 #include "file_test_support.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "io/atomic_file.h"
+#include "io/dir_lock.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model_fixtures.h"
@@ -139,6 +144,35 @@ TEST(Checkpoint, InterruptedDirectorySwapFallsBackToThePreviousCheckpoint) {
   EXPECT_FALSE(fs::exists(dir + ".old"));
   EXPECT_FALSE(fs::exists(dir + ".tmp"));
   fs::remove_all(dir);
+}
+
+TEST(RunLock, SecondProcessIsRefusedWithThePidAndAKilledHolderLeavesNoStaleLock) {
+  testing::TempDir dir;
+  const std::string run = dir.file("run");
+  {
+    io::DirectoryLock a(run);
+    io::DirectoryLock again(run);  // re-entrant within the process
+  }
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // holds the lock until killed
+    io::DirectoryLock held(run);
+    const char c = 1;
+    if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+    for (;;) ::pause();
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  const std::string e = testing::error_of([&] { io::DirectoryLock b(run); });
+  EXPECT_NE(e.find("in use by another lengen process"), std::string::npos) << e;
+  EXPECT_NE(e.find("pid " + std::to_string(child)), std::string::npos) << e;
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  io::DirectoryLock after(run);  // released by the kernel when the holder died
 }
 
 TEST(Config, UnknownKeysAndBadValuesNameTheKeyAndTheAllowedValues) {

@@ -5,6 +5,7 @@
 #include "data/jsonl.h"
 #include "eval/evaluate.h"
 #include "io/atomic_file.h"
+#include "io/dir_lock.h"
 #include "model/checkpoint.h"
 #include "model/model_overrides.h"
 #include "pipeline/make_dataset.h"
@@ -120,7 +121,7 @@ nlohmann::json summarize(const std::string& dir, const nlohmann::json& config,
 }  // namespace
 
 nlohmann::json run_task(const std::string& dir, const RunConfig& config, const TaskRunOptions& o) {
-  fs::create_directories(dir);
+  const io::DirectoryLock lock(dir);  // data, training and evaluation of one run: one process
   PreparedData data = prepare_data(config.data, dir, o.quiet);
   const data::Vocabulary& vocab = data.loaded.vocab;
   const ModelConfig model = resolve_model(config.model, vocab, dir + "/config.json");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "io/atomic_file.h"
+#include "io/dir_lock.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "train/optimizer.h"
@@ -103,7 +104,7 @@ std::string format_duration(double s) {
 
 TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_out) {
   if (!run.next_batch) fail("train: no batch source");
-  fs::create_directories(run.dir);
+  const io::DirectoryLock lock(run.dir);
   const nlohmann::json config = resolved_config(run);
   const std::string ckpt = run.dir + "/checkpoint", metrics_path = run.dir + "/metrics.jsonl";
   const std::string config_path = run.dir + "/config.json";
