@@ -46,8 +46,8 @@ done
     name=${spec%%|*}
     r="$OUT/$name/results.json"
     [ -f "$r" ] || continue
-    jq -r --arg name "$name" '"| \($name) | \(.id_accuracy*100|floor) |" +
-      ([range(11;41) | tostring as $n | .test.per_length[$n].accuracy // null
+    jq -r --arg name "$name" '. as $r | "| \($name) | \(.id_accuracy*100|floor) |" +
+      ([range(11;41) | tostring as $n | $r.test.per_length[$n].accuracy // null
         | if . == null then " - |" else " \(.*100|floor) |" end] | join(""))' "$r"
   done
 } >"$OUT/table.md"
