@@ -1,9 +1,9 @@
 // The CPU-sized grid: six task splits x the paper's five encodings x 3 seeds on the `tiny`
 // preset (llama family L2 D128, 2,500 steps of 32). On a 2-core machine, 2 runs at a time:
-// a few hours (estimated from cpu_quick's 28 minutes; not run in full yet). This is the budget
-// at which `lengen compare` showed the qualitative picture on copy (README "Results": relative
-// biases extrapolate, RoPE and the absolute encoding collapse past the training lengths);
-// NoPE needs the longer budget of `small`/`paper` to catch up.
+// about 2.3 hours (estimated from cpu_core.jsonnet, its 3-split x 2-seed core, measured at
+// 2.5-3 minutes per run per core; README "Measured: cpu_core" has that table). At this
+// budget the relative biases extrapolate and RoPE and the absolute encoding collapse past the
+// training lengths; NoPE needs the longer budget of `small`/`paper` to catch up.
 //   lengen sweep run configs/sweeps/cpu.jsonnet --jobs 2 && lengen report runs/sweeps/cpu
 {
   name: 'cpu',
