@@ -1,7 +1,5 @@
 #include "lm/lm_eval.h"
 
-#include "model/model_overrides.h"
-
 #include <unistd.h>
 
 #include <algorithm>
