@@ -6,8 +6,9 @@
 
 #include <vector>
 
-#include "kernels/cpu/kernels.h"
-#include "model/config.h"
+#include "arch/model_config.h"
+#include "backend/cpu/kernels.h"
+#include "model/device_plan.h"
 #include "model/transformer.h"
 #include "pe/positional_encoding.h"
 #include "util/rng.h"
@@ -71,44 +72,42 @@ void BM_AdamW(benchmark::State& s) {
   s.SetBytesProcessed(s.iterations() * int64_t(n) * 4 * 5);
 }
 
-// Attention forward + backward with each encoding's score bias / q-k hook, as the model runs it.
+// Attention forward + backward with each encoding's plan (rotation, score bias descriptor), as
+// the model runs it: plan built and copied, q/k rotated, fused attention and its backward.
 void BM_Attention(benchmark::State& s, const char* pe_name) {
   lengen::ModelConfig c;
   c.d_model = D, c.n_heads = H, c.d_head = DH, c.d_ff = F;
   c.pe = {{"type", pe_name}};
   lengen::Transformer model(c);
   model.init_weights(0);
-  const auto& pe = model.pe();
+  lengen::Backend& be = model.backend();
   const auto q0 = random_vector(size_t(N) * H * DH, 1), kk0 = random_vector(size_t(N) * H * DH, 2),
              v = random_vector(size_t(N) * H * DH, 3), dout = random_vector(size_t(N) * H * DH, 4);
-  std::vector<int32_t> pos(N);
-  for (int n = 0; n < N; ++n) pos[n] = n % T;
-  const lengen::Positions p{pos.data(), nullptr, nullptr};
-  std::vector<float> q(q0.size()), kk(kk0.size()), out(q0.size()), probs(size_t(B) * H * T * T),
-      bias(pe.acts_on_scores() ? probs.size() : 0), dq(q0.size()), dk(q0.size()), dv(q0.size());
-  std::vector<float> grads(model.layout().total());
-  const k::AttentionShape shape{B, T, H, DH};
+  lengen::StreamSet streams;
+  for (int n = 0; n < N; ++n) streams[lengen::Stream::Position].push_back(n % T);
+  const lengen::PositionView view{B, T, T, nullptr, streams.view()};
+  std::vector<float> q(q0.size()), kk(kk0.size()), out(q0.size()), lse(size_t(B) * H * T),
+      dq(q0.size()), dk(q0.size()), dv(q0.size());
+  lengen::Buffer arena;
+  lengen::DevicePlan plan;
+  model.grads_buffer();
   for (auto _ : s) {
     q = q0, kk = kk0;
-    if (pe.acts_on_qk()) {
-      pe.qk_forward(p, N, q.data(), H * DH, false);
-      pe.qk_forward(p, N, kk.data(), H * DH, true);
+    lengen::build_device_plan(model, view, true, arena, plan);
+    if (plan.rotates) {
+      be.rotate(q.data(), N, H * DH, plan.rotate_q, 1.0f);
+      be.rotate(kk.data(), N, H * DH, plan.rotate_k, 1.0f);
     }
-    if (pe.acts_on_scores())
-      for (int b = 0; b < B; ++b)
-        pe.scores_forward(model.params().data(), p.offset(b * T), T, p.offset(b * T), T,
-                          bias.data() + size_t(b) * H * T * T);
-    k::attention_forward(out.data(), probs.data(), q.data(), kk.data(), v.data(),
-                         bias.empty() ? nullptr : bias.data(), shape, 1.0f, 0.0f, 0);
-    k::attention_backward(dq.data(), dk.data(), dv.data(), pe.has_learned_scores() ? bias.data() : nullptr,
-                          dout.data(), q.data(), kk.data(), v.data(), probs.data(), shape, 1.0f, 0.0f, 0);
-    if (pe.has_learned_scores())
-      for (int b = 0; b < B; ++b)
-        pe.scores_backward(model.params().data(), p.offset(b * T), T, p.offset(b * T), T,
-                           bias.data() + size_t(b) * H * T * T, grads.data());
-    if (pe.acts_on_qk()) {
-      pe.qk_backward(p, N, dq.data(), H * DH, false);
-      pe.qk_backward(p, N, dk.data(), H * DH, true);
+    lengen::AttentionArgs a;
+    a.B = B, a.H = H, a.dh = DH, a.Q = T, a.ld = H * DH, a.key_stride = T;
+    a.q = q.data(), a.k = kk.data(), a.v = v.data();
+    a.bias = plan.biased ? &plan.bias : nullptr;
+    be.attention_forward(a, out.data(), lse.data());
+    be.attention_backward(a, out.data(), lse.data(), dout.data(), dq.data(), dk.data(), dv.data());
+    lengen::device_plan_backward(model, plan);
+    if (plan.rotates) {
+      be.rotate(dq.data(), N, H * DH, plan.rotate_q, -1.0f);
+      be.rotate(dk.data(), N, H * DH, plan.rotate_k, -1.0f);
     }
   }
   s.SetItemsProcessed(s.iterations() * int64_t(B) * H * T * T * DH * 2 * 6);  // FLOPs, full T x T

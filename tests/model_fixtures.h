@@ -3,9 +3,12 @@
 #include <string>
 #include <vector>
 
-#include "model/config.h"
+#include "arch/model_config.h"
+#include "model/batch.h"
+#include "model/decode.h"
+#include "model/forward.h"
 #include "model/transformer.h"
-#include "pe/bilevel.h"
+#include "pe/positional_encoding.h"
 #include "util/rng.h"
 
 namespace lengen::testing {
@@ -62,7 +65,7 @@ inline ModelConfig small_config(const ModelCase& c, int vocab = 11) {
   if (c.pe == "abs_learned") pe["max_positions"] = 64;
   if (c.pe == "t5_bias") pe["num_buckets"] = 8, pe["max_distance"] = 16;  // exercise log buckets
   j["pe"] = pe;
-  return ModelConfig::from_json(j, "test");
+  return model_config_from_json(j, "test");
 }
 
 // Three rows of different lengths with prompt masking, tokens in [0, vocab).
@@ -77,11 +80,23 @@ inline Batch sample_batch(int vocab, uint64_t seed) {
   return make_batch(rows, 0, {2, 1, 0});
 }
 
-// The same for a model: with segment ids when its encoding is bilevel.
-inline Batch sample_batch(const ModelConfig& config, uint64_t seed) {
-  Batch batch = sample_batch(config.vocab_size, seed);
-  add_bilevel_positions(config, batch);
-  return batch;
+// One-off calls with a workspace of their own (the engine takes it explicitly).
+inline std::vector<float> score_of(Transformer& m, const Batch& b) {
+  Workspace ws(m);
+  return score(m, b, ws);
+}
+inline double loss_of(Transformer& m, const Batch& b) {
+  Workspace ws(m);
+  return loss(m, b, ws);
+}
+inline void logits_of(Transformer& m, const Batch& b, const std::vector<int32_t>& rows,
+                      std::vector<float>& out) {
+  Workspace ws(m);
+  logits(m, b, rows, out, ws);
+}
+inline double forward_backward_of(Transformer& m, const Batch& b, uint64_t dropout_key) {
+  Workspace ws(m);
+  return forward_backward(m, b, ws, dropout_key);
 }
 
 }  // namespace lengen::testing

@@ -15,7 +15,7 @@
 #include "data/tokenizer.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pipeline/run_config.h"
 #include "pipeline/task_run.h"
 #include "test_support.h"

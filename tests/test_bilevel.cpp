@@ -2,7 +2,11 @@
 // options and errors, and greedy decoding carrying the segment state across steps.
 #include <gtest/gtest.h>
 
-#include "model/transformer.h"
+#include <algorithm>
+#include <cmath>
+
+#include "model/decode.h"
+#include "model/forward.h"
 #include "model_fixtures.h"
 #include "pe/bilevel.h"
 #include "file_test_support.h"
@@ -54,16 +58,14 @@ TEST(BilevelSegmentation, StateCarriedTokenByTokenEqualsOneCall) {
   }
 }
 
-TEST(BilevelSegmentation, BatchRowsStartFresh) {
-  ModelConfig c = testing::small_config({"llama", "bipe_rope", {{"delimiters", {9}}}});
-  Batch b = make_batch({{1, 9, 2, 3}, {4, 5}}, 0);
-  add_bilevel_positions(c, b);
-  EXPECT_EQ(b.seg, (std::vector<int32_t>{0, 0, 1, 1, 0, 0, 0, 0}));
-  EXPECT_EQ(b.intra, (std::vector<int32_t>{0, 1, 0, 1, 0, 1, 2, 3}));
-  // Other encodings get no segment ids.
-  Batch plain = make_batch({{1, 9}}, 0);
-  add_bilevel_positions(testing::small_config({"llama", "rotary"}), plain);
-  EXPECT_TRUE(plain.seg.empty());
+TEST(BilevelSegmentation, TheEncodingDerivesItsStreamsRowByRowFromFreshState) {
+  const Transformer model(testing::small_config({"llama", "bipe_rope", {{"delimiters", {9}}}}));
+  const StreamSet s = batch_streams(model, make_batch({{1, 9, 2, 3}, {4, 5}}, 0));
+  EXPECT_EQ(s[Stream::Segment], (std::vector<int32_t>{0, 0, 1, 1, 0, 0, 0, 0}));
+  EXPECT_EQ(s[Stream::IntraSegment], (std::vector<int32_t>{0, 1, 0, 1, 0, 1, 2, 3}));
+  // Other encodings derive nothing.
+  const Transformer plain(testing::small_config({"llama", "rotary"}));
+  EXPECT_TRUE(batch_streams(plain, make_batch({{1, 9}}, 0))[Stream::Segment].empty());
 }
 
 TEST(BilevelOptions, BadDelimitersAndTableSizesAreNamedErrors) {
@@ -88,15 +90,17 @@ TEST(BilevelTable, LastRowStartsAtZeroAndGetsNoGradient) {
   const TensorSpec& t = model.layout()[model.layout().find("model.pe.bipe.intra.weight")];
   ASSERT_EQ(t.shape, (std::vector<int64_t>{3, c.d_model}));
   const size_t last = t.offset + size_t(2) * c.d_model;
-  for (int d = 0; d < c.d_model; ++d) EXPECT_EQ(model.params()[last + d], 0.0f);
-  Batch b = make_batch({{2, 3, 4, 5, 6, 7, 8}}, 0);  // one long segment: clamped to row 2
-  add_bilevel_positions(c, b);
+  const std::vector<float> params = model.params_to_host();
+  for (int d = 0; d < c.d_model; ++d) EXPECT_EQ(params[last + d], 0.0f);
+  const Batch b = make_batch({{2, 3, 4, 5, 6, 7, 8}}, 0);  // one long segment: clamped to row 2
+  Workspace ws(model);
   model.zero_grads();
-  model.forward_backward(b, 0);
+  forward_backward(model, b, ws, 0);
+  const std::vector<float> grads = model.grads_to_host();
   double row0 = 0;
   for (int d = 0; d < c.d_model; ++d) {
-    EXPECT_EQ(model.grads()[last + d], 0.0f);
-    row0 += std::abs(model.grads()[t.offset + d]);
+    EXPECT_EQ(grads[last + d], 0.0f);
+    row0 += std::abs(grads[t.offset + d]);
   }
   EXPECT_GT(row0, 0.0);
 }
@@ -109,13 +113,12 @@ TEST(BilevelDecode, GreedyCarriesSegmentsAcrossStepsLikeTheFullForward) {
     model.init_weights(6);
     const std::vector<std::vector<int32_t>> prompts = {{4, 1, 5}, {6, 7, 8, 9, 10}};
     const auto out = greedy_decode(model, prompts, 8, /*eos_id=*/-1);
+    Workspace ws(model);
     for (size_t i = 0; i < prompts.size(); ++i) {
       std::vector<int32_t> seq = prompts[i];
       for (int32_t tok : out[i]) {
-        Batch b = make_batch({seq}, 0);
-        add_bilevel_positions(c, b);
         std::vector<float> lg;
-        model.logits(b, {int32_t(seq.size()) - 1}, lg);
+        logits(model, make_batch({seq}, 0), {int32_t(seq.size()) - 1}, lg, ws);
         EXPECT_EQ(int32_t(std::max_element(lg.begin(), lg.end()) - lg.begin()), tok) << pe;
         seq.push_back(tok);
       }
@@ -123,12 +126,18 @@ TEST(BilevelDecode, GreedyCarriesSegmentsAcrossStepsLikeTheFullForward) {
   }
 }
 
-TEST(BilevelDecode, BatchWithoutSegmentIdsIsRefused) {
-  const ModelConfig c = testing::small_config({"llama", "bipe_alibi", {{"delimiters", {1}}}});
-  Transformer model(c);
-  model.init_weights(1);
-  const std::string e = testing::error_of([&] { model.loss(make_batch({{2, 3, 4}}, 0)); });
-  EXPECT_NE(e.find("needs segment ids"), std::string::npos) << e;
+TEST(EncodingStreams, ASuppliedStreamTheBatchLacksIsANamedError) {
+  // abacus reads digit places, which only the task data supply; bilevel encodings need nothing
+  // from the caller.
+  Transformer abacus(testing::small_config({"llama", "abacus"}));
+  abacus.init_weights(1);
+  Workspace ws(abacus);
+  const std::string e = testing::error_of([&] { loss(abacus, make_batch({{2, 3, 4}}, 0), ws); });
+  EXPECT_NE(e.find("'abacus' reads the digit-place stream"), std::string::npos) << e;
+  Transformer bipe(testing::small_config({"llama", "bipe_alibi", {{"delimiters", {1}}}}));
+  bipe.init_weights(1);
+  Workspace ws2(bipe);
+  EXPECT_TRUE(std::isfinite(loss(bipe, make_batch({{2, 1, 4}}, 0), ws2)));
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ ModelConfig tiny(const std::string& family, nlohmann::json pe,
   nlohmann::json j = {{"family", family}, {"vocab_size", 11}, {"d_model", 16}, {"n_layers", 2},
                       {"n_heads", 2},     {"d_head", 8},      {"d_ff", 24},    {"pe", pe}};
   j.update(overrides);
-  return ModelConfig::from_json(j, "test");
+  return model_config_from_json(j, "test");
 }
 
 std::unique_ptr<Transformer> make_model(const ModelConfig& c, uint64_t seed = 5) {
@@ -68,14 +68,14 @@ std::vector<ModelConfig> llama_cases() {
 
 void expect_same_model(const Transformer& a, const Transformer& b, const std::string& label) {
   EXPECT_EQ(a.config().to_json(), b.config().to_json()) << label;
-  ASSERT_EQ(a.params().size(), b.params().size()) << label;
-  EXPECT_EQ(std::memcmp(a.params().data(), b.params().data(), a.params().size() * sizeof(float)),
+  ASSERT_EQ(a.params_to_host().size(), b.params_to_host().size()) << label;
+  EXPECT_EQ(std::memcmp(a.params_to_host().data(), b.params_to_host().data(), a.params_to_host().size() * sizeof(float)),
             0)
       << label;
   Transformer& ma = const_cast<Transformer&>(a);
   Transformer& mb = const_cast<Transformer&>(b);
-  const Batch batch = testing::sample_batch(a.config(), 3);
-  EXPECT_EQ(ma.score(batch), mb.score(batch)) << label;
+  const Batch batch = testing::sample_batch(a.config().vocab_size, 3);
+  EXPECT_EQ(testing::score_of(ma, batch), testing::score_of(mb, batch)) << label;
 }
 
 // --- reading and rewriting reference files in tests ------------------------------------------
@@ -192,9 +192,9 @@ TEST(ConvertRoundTrip, ReferenceConfigAloneGivesTheSameScores) {
     edit_config(tmp.file("ref"), [](nlohmann::json& j) { j.erase("lengen_config"); });
     const auto back = import_checkpoint(format, tmp.file("ref"));
     const std::string label = c.to_json().dump();
-    EXPECT_EQ(back->params(), model->params()) << label;
-    const Batch batch = testing::sample_batch(model->config(), 3);
-    EXPECT_EQ(back->score(batch), model->score(batch)) << label;
+    EXPECT_EQ(back->params_to_host(), model->params_to_host()) << label;
+    const Batch batch = testing::sample_batch(model->config().vocab_size, 3);
+    EXPECT_EQ(testing::score_of(*back, batch), testing::score_of(*model, batch)) << label;
     EXPECT_EQ(back->config().family, format == CheckpointFormat::T5 ? "t5" : "llama");
   }
 }
@@ -237,9 +237,10 @@ TEST(ConvertRoundTrip, ExportedNamesAndConfigFollowTheReferenceLayouts) {
 
 // Parameters that F16 and BF16 hold exactly.
 void set_exact_params(Transformer& m) {
+  std::vector<float> params = m.params_to_host();
   for (const auto& t : m.layout().tensors())
-    for (size_t i = 0; i < t.numel; ++i)
-      m.params()[t.offset + i] = float(int(i % 15) - 7) / 32.0f;
+    for (size_t i = 0; i < t.numel; ++i) params[t.offset + i] = float(int(i % 15) - 7) / 32.0f;
+  m.params_from_host(params);
 }
 
 TEST(ConvertImport, HalfPrecisionReferenceFilesAreReadAsFp32) {

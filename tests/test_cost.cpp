@@ -1,7 +1,7 @@
 // FLOP and memory accounting of src/model/cost.h against counts worked out by hand.
 #include <gtest/gtest.h>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "model/cost.h"
 
 namespace lengen {

@@ -1,8 +1,11 @@
-// Finite-difference checks of each layer's backward (kernels/cpu), on small random inputs.
+// Finite-difference checks of each layer's backward (backend/cpu), on small random inputs.
 // Each check uses f = sum(out * R) for a fixed random R, so d f / d out = R.
 #include <gtest/gtest.h>
 
-#include "kernels/cpu/kernels.h"
+#include <algorithm>
+#include <cmath>
+
+#include "backend/cpu/kernels.h"
 #include "test_support.h"
 
 namespace lengen {
@@ -78,35 +81,111 @@ TEST(KernelGrad, Activations) {
   expect_gradient("relu", x, dx, fr, 1e-3, 1e-3, 1e-3, smooth);
 }
 
+// Fused attention over B rows of T tokens; with a bias, a computed table [H, T] over the
+// distances 0..T-1 (positions 0..T-1 in every row), as an encoding's plan gives it.
+struct AttentionCase {
+  int B, T, H, dh;
+  std::vector<float> q, k, v, values;
+  std::vector<int32_t> pos, col_of;
+  ScoreBias bias;
+  AttentionArgs args;
+  AttentionCase(int B_, int T_, int H_, int dh_, bool with_bias, float dropout)
+      : B(B_), T(T_), H(H_), dh(dh_) {
+    const size_t n = size_t(B) * T * H * dh;
+    q = random_vector(n, 20), k = random_vector(n, 21), v = random_vector(n, 22);
+    values = random_vector(size_t(H) * T, 23);
+    for (int b = 0; b < B; ++b)
+      for (int t = 0; t < T; ++t) pos.push_back(t);
+    for (int c = 0; c < T; ++c) col_of.push_back(c);
+    bias.q_pos = bias.k_pos = pos.data();
+    bias.values = values.data();
+    bias.h_stride = T, bias.c_stride = 1, bias.extent = int64_t(H) * T;
+    bias.col_of = col_of.data(), bias.dmin = 0, bias.dmax = T - 1;
+    args.B = B, args.H = H, args.dh = dh, args.Q = T, args.ld = H * dh, args.key_stride = T;
+    args.q = q.data(), args.k = k.data(), args.v = v.data();
+    args.scale = 0.5f;
+    args.bias = with_bias ? &bias : nullptr;
+    args.dropout = dropout, args.dropout_key = 99;
+  }
+  size_t n() const { return size_t(B) * T * H * dh; }
+};
+
 void check_attention(float dropout, bool with_bias) {
-  const k::AttentionShape s{2, 5, 3, 4};
-  const int N = s.B * s.T, ld = s.ld();
-  auto q = random_vector(N * ld, 20), kk = random_vector(N * ld, 21), v = random_vector(N * ld, 22);
-  auto bias = random_vector(size_t(s.B) * s.H * s.T * s.T, 23);
-  auto R = random_vector(N * ld, 24);
-  std::vector<float> out(N * ld), probs(bias.size()), dq(N * ld), dk(N * ld), dv(N * ld),
-      dbias(bias.size(), 0.0f);
-  const float scale = 0.5f;
-  const uint64_t key = 99;
+  AttentionCase c(2, 5, 3, 4, with_bias, dropout);
+  const size_t n = c.n();
+  auto R = random_vector(n, 24);
+  std::vector<float> out(n), lse(size_t(c.B) * c.H * c.T), dq(n), dk(n), dv(n),
+      dvalues(c.values.size(), 0.0f);
+  c.bias.dvalues = dvalues.data();
   auto f = [&] {
-    k::attention_forward(out.data(), probs.data(), q.data(), kk.data(), v.data(),
-                         with_bias ? bias.data() : nullptr, s, scale, dropout, key);
+    k::attention_forward(c.args, out.data(), lse.data());
     return dot(out, R);
   };
   f();
-  k::attention_backward(dq.data(), dk.data(), dv.data(), with_bias ? dbias.data() : nullptr,
-                        R.data(), q.data(), kk.data(), v.data(), probs.data(), s, scale, dropout,
-                        key);
-  expect_gradient("dq", q, dq, f, 1e-3, 2e-3, 2e-3);
-  expect_gradient("dk", kk, dk, f, 1e-3, 2e-3, 2e-3);
-  expect_gradient("dv", v, dv, f, 1e-3, 2e-3, 2e-3);
-  if (with_bias) {
-    // Only causal entries (j <= i) influence the output; the others must get zero gradient.
-    for (int bh = 0; bh < s.B * s.H; ++bh)
-      for (int i = 0; i < s.T; ++i)
-        for (int j = i + 1; j < s.T; ++j) EXPECT_EQ(dbias[(size_t(bh) * s.T + i) * s.T + j], 0.0f);
-    expect_gradient("dbias", bias, dbias, f, 1e-3, 2e-3, 2e-3);
+  k::attention_backward(c.args, out.data(), lse.data(), R.data(), dq.data(), dk.data(), dv.data());
+  expect_gradient("dq", c.q, dq, f, 1e-3, 2e-3, 2e-3);
+  expect_gradient("dk", c.k, dk, f, 1e-3, 2e-3, 2e-3);
+  expect_gradient("dv", c.v, dv, f, 1e-3, 2e-3, 2e-3);
+  if (with_bias) expect_gradient("dvalues", c.values, dvalues, f, 1e-3, 2e-3, 2e-3);
+}
+
+// The tiled kernel against a direct double-precision softmax(q k^T + bias) v, at lengths that
+// take several query and key tiles, and its probabilities (the capture path) likewise.
+TEST(KernelAttention, TiledForwardMatchesTheDirectFormulaAcrossTiles) {
+  for (const int T : {7, 130, 301}) {
+    AttentionCase c(2, T, 2, 8, true, 0.0f);
+    std::vector<float> out(c.n()), probs(size_t(c.B) * c.H * T * T);
+    k::attention_forward(c.args, out.data(), nullptr);
+    k::attention_probs(c.args, probs.data());
+    const int ld = c.H * c.dh;
+    double worst = 0, worst_p = 0;
+    for (int b = 0; b < c.B; ++b)
+      for (int h = 0; h < c.H; ++h)
+        for (int i = 0; i < T; ++i) {
+          std::vector<double> s(size_t(i) + 1);
+          double mx = -1e300, z = 0;
+          for (int j = 0; j <= i; ++j) {
+            double dotqk = 0;
+            for (int d = 0; d < c.dh; ++d)
+              dotqk += double(c.q[(size_t(b) * T + i) * ld + h * c.dh + d]) *
+                       c.k[(size_t(b) * T + j) * ld + h * c.dh + d];
+            s[j] = 0.5 * dotqk + c.values[size_t(h) * T + (i - j)];
+            mx = std::max(mx, s[j]);
+          }
+          for (int j = 0; j <= i; ++j) z += (s[j] = std::exp(s[j] - mx));
+          const float* prow = probs.data() + ((size_t(b) * c.H + h) * T + i) * T;
+          for (int j = 0; j < T; ++j)
+            worst_p = std::max(worst_p, std::abs((j <= i ? s[j] / z : 0.0) - prow[j]));
+          for (int d = 0; d < c.dh; ++d) {
+            double o = 0;
+            for (int j = 0; j <= i; ++j) o += s[j] / z * c.v[(size_t(b) * T + j) * ld + h * c.dh + d];
+            worst = std::max(worst, std::abs(o - out[(size_t(b) * T + i) * ld + h * c.dh + d]));
+          }
+        }
+    EXPECT_LT(worst, 1e-5) << "T = " << T;
+    EXPECT_LT(worst_p, 1e-6) << "T = " << T;
   }
+}
+
+// Backward across tiles: gradients of a few coordinates by finite differences.
+TEST(KernelAttention, TiledBackwardMatchesFiniteDifferences) {
+  AttentionCase c(1, 200, 2, 4, true, 0.1f);
+  const size_t n = c.n();
+  auto R = random_vector(n, 25);
+  std::vector<float> out(n), lse(size_t(c.H) * c.T), dq(n), dk(n), dv(n),
+      dvalues(c.values.size(), 0.0f);
+  c.bias.dvalues = dvalues.data();
+  auto f = [&] {
+    k::attention_forward(c.args, out.data(), lse.data());
+    return dot(out, R);
+  };
+  f();
+  k::attention_backward(c.args, out.data(), lse.data(), R.data(), dq.data(), dk.data(), dv.data());
+  auto top = [](const std::vector<float>& g) { return testing::top_coordinates(g.data(), g.size(), 12); };
+  expect_gradient("dq", c.q, dq, f, 1e-3, 2e-3, 2e-3, top(dq));
+  expect_gradient("dk", c.k, dk, f, 1e-3, 2e-3, 2e-3, top(dk));
+  expect_gradient("dv", c.v, dv, f, 1e-3, 2e-3, 2e-3, top(dv));
+  expect_gradient("dvalues", c.values, dvalues, f, 1e-3, 2e-3, 2e-3, top(dvalues));
 }
 
 TEST(KernelGrad, AttentionPlain) { check_attention(0.0f, false); }

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "file_test_support.h"
-#include "kernels/cpu/kernels.h"
+#include "backend/cpu/kernels.h"
 #include "lm/corpus.h"
 #include "lm/lm_eval.h"
 #include "lm/lm_run.h"
@@ -152,9 +152,7 @@ TEST(LmEval, BlockwiseScoreEqualsTheFullForward) {
     std::vector<std::vector<int32_t>> rows(2);
     for (auto& r : rows)
       for (int t = 0; t < T; ++t) r.push_back(int32_t(rng.below(c.vocab_size)));
-    Batch b = make_batch(rows, 0);
-    add_bilevel_positions(c, b);
-    const std::vector<float> lp = model.score(b);
+    const std::vector<float> lp = testing::score_of(model, make_batch(rows, 0));
     double expected = 0;
     for (int r = 0; r < 2; ++r)
       for (int t = 0; t + 1 < T; ++t) expected -= lp[size_t(r) * T + t];

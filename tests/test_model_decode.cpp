@@ -1,11 +1,11 @@
 // Incremental decoding with the KV cache equals the full forward pass, for every encoding.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
-#include "model/transformer.h"
+#include "model/decode.h"
 #include "model_fixtures.h"
-#include "pe/bilevel.h"
 
 namespace lengen {
 namespace {
@@ -25,20 +25,18 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
   const std::vector<int> prompt_len = {4, 1, 7};
 
   // Reference: full forward logits at every position.
-  Batch full = make_batch(seqs, 0);
-  add_bilevel_positions(config, full);
+  const Batch full = make_batch(seqs, 0);
   std::vector<int32_t> all(3 * T);
   for (int n = 0; n < 3 * T; ++n) all[n] = n;
   std::vector<float> ref;
-  model.logits(full, all, ref);
+  testing::logits_of(model, full, all, ref);
 
   std::vector<std::vector<int32_t>> prompts;
   for (int b = 0; b < 3; ++b) prompts.emplace_back(seqs[b].begin(), seqs[b].begin() + prompt_len[b]);
   KVCache cache(model, 3, T);
+  Workspace ws(model);
   std::vector<float> got;
-  Batch prompt_batch = make_batch(prompts, 0);
-  add_bilevel_positions(config, prompt_batch);
-  model.prefill(prompt_batch, cache, got);
+  prefill(model, make_batch(prompts, 0), cache, ws, got);
   double worst = 0;
   auto compare = [&](const std::vector<int>& at) {
     for (int b = 0; b < 3; ++b) {
@@ -53,15 +51,14 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
   std::vector<int> at = {prompt_len[0] - 1, prompt_len[1] - 1, prompt_len[2] - 1};
   compare(at);
   // Feed the true next tokens one at a time (rows that are done repeat their last token and
-  // are not compared).
+  // are not compared). The encoding continues its own streams (bilevel segments) from the
+  // prompt's.
   for (int step = 0; step < T - 1; ++step) {
-    std::vector<int32_t> next(3), pos(3), seg(3), intra(3);
+    std::vector<int32_t> next(3);
     bool any = false;
     for (int b = 0; b < 3; ++b) {
       const int t = std::min(at[b] + 1, T - 1);
       next[b] = seqs[b][t];
-      pos[b] = cache.length(b);
-      if (!full.seg.empty()) seg[b] = full.seg[size_t(b) * T + t], intra[b] = full.intra[size_t(b) * T + t];
       any = any || at[b] + 1 < T;
     }
     if (!any) break;
@@ -69,10 +66,7 @@ TEST_P(KvCache, EveryDecodingStepMatchesTheFullForwardPass) {
     bool full_row = false;
     for (int b = 0; b < 3; ++b) full_row = full_row || cache.length(b) >= T;
     if (full_row) break;
-    const bool bilevel = !full.seg.empty();
-    model.decode_step(next, Positions{pos.data(), bilevel ? seg.data() : nullptr,
-                                      bilevel ? intra.data() : nullptr},
-                      cache, got);
+    extend(model, cache, next, 1, TokenStreams{}, ws, got);
     for (int b = 0; b < 3; ++b) ++at[b];
     compare(at);
   }
@@ -90,29 +84,28 @@ TEST_P(KvCache, BlockwiseExtendMatchesTheFullForwardPass) {
   std::vector<std::vector<int32_t>> seqs(B);
   for (auto& s : seqs)
     for (int t = 0; t < T; ++t) s.push_back(int32_t(rng.below(V)));
-  Batch full = make_batch(seqs, 0);
-  add_bilevel_positions(config, full);
+  const Batch full = make_batch(seqs, 0);
   std::vector<int32_t> all(B * T);
   for (int n = 0; n < B * T; ++n) all[n] = n;
   std::vector<float> ref;
-  model.logits(full, all, ref);
+  testing::logits_of(model, full, all, ref);
 
   KVCache cache(model, B, T);
+  Workspace ws(model);
   double worst = 0;
   int start = 0;
   for (int Q : {5, 1, 8}) {  // blocks of different sizes, covering the 14 tokens
-    std::vector<int32_t> tokens, pos, seg, intra;
+    std::vector<int32_t> tokens, pos;
     for (int b = 0; b < B; ++b)
       for (int t = start; t < start + Q; ++t) {
         const size_t n = size_t(b) * T + t;
         tokens.push_back(full.tokens[n]);
         pos.push_back(full.pos[n]);
-        if (!full.seg.empty()) seg.push_back(full.seg[n]), intra.push_back(full.intra[n]);
       }
     std::vector<float> got;
-    model.extend(tokens, Q, Positions{pos.data(), seg.empty() ? nullptr : seg.data(),
-                                      intra.empty() ? nullptr : intra.data()},
-                 cache, got);
+    TokenStreams supplied;
+    supplied.of[int(Stream::Position)] = pos.data();
+    extend(model, cache, tokens, Q, supplied, ws, got);
     for (int b = 0; b < B; ++b)
       for (int a = 0; a < Q; ++a) {
         const float* r = ref.data() + (size_t(b) * T + start + a) * V;
@@ -147,7 +140,7 @@ TEST(GreedyDecode, BatchedEqualsOneByOneAndStopsAtEos) {
   for (int32_t tok : batched[0]) {
     std::vector<float> lg;
     const Batch b = make_batch({seq}, 0);
-    model.logits(b, {int32_t(seq.size()) - 1}, lg);
+    testing::logits_of(model, b, {int32_t(seq.size()) - 1}, lg);
     EXPECT_EQ(int32_t(std::max_element(lg.begin(), lg.end()) - lg.begin()), tok);
     seq.push_back(tok);
   }
@@ -158,11 +151,11 @@ TEST(Score, LogProbsAreNormalisedAndMatchLogits) {
   Transformer model(config);
   model.init_weights(9);
   const Batch batch = testing::sample_batch(config.vocab_size, 4);
-  const std::vector<float> lp = model.score(batch);
+  const std::vector<float> lp = testing::score_of(model, batch);
   std::vector<int32_t> rows(batch.B * batch.T);
   for (size_t i = 0; i < rows.size(); ++i) rows[i] = int32_t(i);
   std::vector<float> lg;
-  model.logits(batch, rows, lg);
+  testing::logits_of(model, batch, rows, lg);
   const int V = config.vocab_size;
   for (size_t n = 0; n < rows.size(); ++n) {
     double z = 0;

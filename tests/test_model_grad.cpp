@@ -33,8 +33,8 @@ TEST(ModelGradDropout, DropoutChangesTheLossAndTheKeyIsDeterministic) {
   Transformer model(c);
   model.init_weights(1);
   const Batch batch = testing::sample_batch(c.vocab_size, 2);
-  const double a = model.forward_backward(batch, 1), b = model.forward_backward(batch, 1);
-  const double other = model.forward_backward(batch, 2), eval = model.loss(batch);
+  const double a = testing::forward_backward_of(model, batch, 1), b = testing::forward_backward_of(model, batch, 1);
+  const double other = testing::forward_backward_of(model, batch, 2), eval = testing::loss_of(model, batch);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, other);
   EXPECT_NE(a, eval);

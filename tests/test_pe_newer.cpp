@@ -6,9 +6,11 @@
 
 #include "file_test_support.h"
 #include "model/checkpoint.h"
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "model/model_overrides.h"
 #include "model/transformer.h"
+#include "model_fixtures.h"
+#include "pe_plan_support.h"
 #include "pe/encodings.h"
 #include "pe/rotary_math.h"
 #include "util/error.h"
@@ -17,7 +19,7 @@ namespace lengen {
 namespace {
 
 ModelConfig config_with(const nlohmann::json& pe, int n_heads = 2, int d_head = 8) {
-  return ModelConfig::from_json({{"family", "llama"}, {"vocab_size", 7}, {"d_model", 16},
+  return model_config_from_json({{"family", "llama"}, {"vocab_size", 7}, {"d_model", 16},
                                  {"n_layers", 1}, {"n_heads", n_heads}, {"d_head", d_head},
                                  {"d_ff", 16}, {"pe", pe}},
                                 "test");
@@ -93,8 +95,7 @@ TEST(RopeScalingOptions, YarnTemperatureScalesQueriesAndKeys) {
       {{"type", "rotary"}, {"scaling", "yarn"}, {"scaling_factor", 4.0},
        {"original_max_positions", 16}}, 1, 2));
   std::vector<float> x = {3.0f, 0.0f};
-  const int32_t pos = 0;  // no rotation at position 0: only the temperature acts
-  pe->qk_forward(Positions{&pos}, 1, x.data(), 2, false);
+  testing::rotate_at(*pe, 0, x, 1, 2, false);  // no rotation at position 0: only the temperature
   EXPECT_NEAR(x[0], 3 * (0.1 * std::log(4.0) + 1), 1e-6);
   EXPECT_NEAR(x[1], 0.0, 1e-7);
 }
@@ -105,38 +106,25 @@ TEST(XPos, QueryKeyProductDecaysWithDistance) {
   const auto pe = make_positional_encoding(
       config_with({{"type", "xpos"}, {"scale_base", 1.0}}, 1, 2));
   std::vector<float> q = {1, 0}, k = {1, 0};
-  const int32_t pq = 2, pk = 1;
-  pe->qk_forward(Positions{&pq}, 1, q.data(), 2, false);
-  pe->qk_forward(Positions{&pk}, 1, k.data(), 2, true);
+  testing::rotate_at(*pe, 2, q, 1, 2, false);
+  testing::rotate_at(*pe, 1, k, 1, 2, true);
   const double zeta = 0.4 / 1.4;
   EXPECT_NEAR(q[0] * k[0] + q[1] * k[1], zeta * std::cos(1.0), 1e-6);
   // The same distance elsewhere gives the same product (relative decay).
   std::vector<float> q2 = {1, 0}, k2 = {1, 0};
-  const int32_t pq2 = 7, pk2 = 6;
-  pe->qk_forward(Positions{&pq2}, 1, q2.data(), 2, false);
-  pe->qk_forward(Positions{&pk2}, 1, k2.data(), 2, true);
+  testing::rotate_at(*pe, 7, q2, 1, 2, false);
+  testing::rotate_at(*pe, 6, k2, 1, 2, true);
   EXPECT_NEAR(q2[0] * k2[0] + q2[1] * k2[1], zeta * std::cos(1.0), 1e-5);
 }
 
 TEST(XPos, PositionsThatOverflowAreAnError) {
   const auto pe = make_positional_encoding(config_with({{"type", "xpos"}, {"scale_base", 1.0}}));
-  const int32_t far = 100;
-  EXPECT_THROW(pe->check_positions(Positions{&far}, 1), Error);
+  EXPECT_THROW(check_index_positions(*pe, 101), Error);
+  EXPECT_NO_THROW(check_index_positions(*pe, 40));
 }
 
-// The score bias of `model`'s encoding for query position i and key position j, head h.
-float bias_at(const Transformer& model, int i, int j, int h) {
-  const int H = model.config().n_heads;
-  std::vector<float> out(H);
-  model.pe().scores_forward(model.params().data(), Positions{&i}, 1, Positions{&j}, 1, out.data());
-  return out[h];
-}
-
-float& param(Transformer& model, const std::string& name, size_t index = 0) {
-  const int t = model.layout().find(name);
-  EXPECT_GE(t, 0) << name;
-  return model.params()[model.layout()[t].offset + index];
-}
+using testing::bias_at;
+using testing::set_param;
 
 TEST(Kerple, LogAndPowerKernelsAtInitialisation) {
   // H = 2: ALiBi slopes 2^-4 and 2^-8.
@@ -149,8 +137,8 @@ TEST(Kerple, LogAndPowerKernelsAtInitialisation) {
   EXPECT_NEAR(bias_at(power_model, 5, 2, 0), -3.0 / 16, 1e-6);  // = ALiBi
   EXPECT_EQ(bias_at(power_model, 4, 4, 0), 0.0f);
   // r1 = 2, r2 = 0.5: -2 * sqrt(9) = -6.
-  param(power_model, "model.pe.kerple.log_r1", 1) = std::log(2.0f);
-  param(power_model, "model.pe.kerple.log_r2", 1) = std::log(0.5f);
+  set_param(power_model, "model.pe.kerple.log_r1", 1, std::log(2.0f));
+  set_param(power_model, "model.pe.kerple.log_r2", 1, std::log(0.5f));
   EXPECT_NEAR(bias_at(power_model, 10, 1, 1), -6.0, 1e-5);
 }
 
@@ -159,12 +147,12 @@ TEST(Fire, BiasIsTheMlpOfTheNormalisedLogDistance) {
   // b_h(i, j) = w_h * log(1 + |i - j|) / log(1 + max(2, i)).
   Transformer model(config_with({{"type", "fire"}, {"width", 1}}));
   model.init_weights(1);
-  param(model, "model.pe.fire.log_c") = 0.0f;
-  param(model, "model.pe.fire.log_threshold") = std::log(2.0f);
-  param(model, "model.pe.fire.mlp.0.weight") = 1.0f;
-  param(model, "model.pe.fire.mlp.0.bias") = 0.0f;
-  param(model, "model.pe.fire.mlp.2.weight", 0) = 1.0f;
-  param(model, "model.pe.fire.mlp.2.weight", 1) = 2.0f;
+  set_param(model, "model.pe.fire.log_c", 0, 0.0f);
+  set_param(model, "model.pe.fire.log_threshold", 0, std::log(2.0f));
+  set_param(model, "model.pe.fire.mlp.0.weight", 0, 1.0f);
+  set_param(model, "model.pe.fire.mlp.0.bias", 0, 0.0f);
+  set_param(model, "model.pe.fire.mlp.2.weight", 0, 1.0f);
+  set_param(model, "model.pe.fire.mlp.2.weight", 1, 2.0f);
   EXPECT_NEAR(bias_at(model, 3, 1, 0), std::log(3.0) / std::log(4.0), 1e-6);
   EXPECT_NEAR(bias_at(model, 3, 1, 1), 2 * std::log(3.0) / std::log(4.0), 1e-6);
   // Below the threshold the normaliser is psi(L): i = 1, j = 0 -> log 2 / log 3.
@@ -184,8 +172,8 @@ TEST(RopeScalingAtEvaluation, OverridesRebuildTheEncodingOnTheSameWeights) {
   auto yarn = load_model_with_overrides(
       dir.file("ckpt"), {"model.pe.scaling=yarn", "pe.scaling_factor=4", "pe.original_max_positions=4"});
   EXPECT_EQ(yarn->config().pe.at("scaling"), "yarn");
-  EXPECT_EQ(plain->loss(batch), trained.loss(batch));
-  EXPECT_NE(yarn->loss(batch), trained.loss(batch));
+  EXPECT_EQ(testing::loss_of(*plain, batch), testing::loss_of(trained, batch));
+  EXPECT_NE(testing::loss_of(*yarn, batch), testing::loss_of(trained, batch));
   // A setting that changes the parameters is refused, naming the missing tensor.
   try {
     load_model_with_overrides(dir.file("ckpt"), {"pe.type=t5_bias"});

@@ -1,11 +1,11 @@
 // Encodings under supplied positions (randomized subsets, coupled position ids, Abacus digit
-// significance in the intra stream): gradients, and KV-cache decoding fed the same per-token
+// significance in the digit-place stream): gradients, and KV-cache decoding fed the same per-token
 // positions equals the full forward pass.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "model/transformer.h"
+#include "model/decode.h"
 #include "model_fixtures.h"
 #include "model_grad_check.h"
 #include "util/error.h"
@@ -15,21 +15,21 @@ namespace {
 
 using testing::ModelCase;
 
-// Two rows of 12 tokens whose positions/intra ids come from `pos_of(row, t)` / `intra_of`.
+// Two rows of 12 tokens whose positions/digit places come from `pos_of(row, t)` / `place_of`.
 struct PositionedRows {
-  std::vector<std::vector<int32_t>> tokens, pos, intra;
+  std::vector<std::vector<int32_t>> tokens, pos, place;
 };
 
 PositionedRows make_rows(int vocab, const std::function<int(int, int)>& pos_of,
-                         const std::function<int(int, int)>& intra_of) {
+                         const std::function<int(int, int)>& place_of) {
   PositionedRows r;
   Rng rng(23);
   for (int b = 0; b < 2; ++b) {
-    r.tokens.emplace_back(), r.pos.emplace_back(), r.intra.emplace_back();
+    r.tokens.emplace_back(), r.pos.emplace_back(), r.place.emplace_back();
     for (int t = 0; t < 12; ++t) {
       r.tokens[b].push_back(int32_t(rng.below(vocab)));
       r.pos[b].push_back(pos_of(b, t));
-      r.intra[b].push_back(intra_of(b, t));
+      r.place[b].push_back(place_of(b, t));
     }
   }
   return r;
@@ -41,12 +41,11 @@ Batch positioned_batch(const PositionedRows& r, const std::vector<int>& len) {
   for (size_t b = 0; b < r.tokens.size(); ++b)
     rows.emplace_back(r.tokens[b].begin(), r.tokens[b].begin() + len[b]);
   Batch batch = make_batch(rows, 0, {1, 2});
-  batch.seg.assign(batch.pos.size(), 0);
-  batch.intra.assign(batch.pos.size(), 0);
+  batch.place.assign(batch.pos.size(), 0);
   for (int b = 0; b < batch.B; ++b)
     for (int t = 0; t < len[b]; ++t) {
       batch.pos[size_t(b) * batch.T + t] = r.pos[b][t];
-      batch.intra[size_t(b) * batch.T + t] = r.intra[b][t];
+      batch.place[size_t(b) * batch.T + t] = r.place[b][t];
     }
   return batch;
 }
@@ -59,10 +58,11 @@ double max_decode_error(const ModelConfig& config, const PositionedRows& r) {
   std::vector<int32_t> all(2 * T);
   for (int n = 0; n < 2 * T; ++n) all[n] = n;
   std::vector<float> ref, got;
-  model.logits(full, all, ref);
+  testing::logits_of(model, full, all, ref);
   const std::vector<int> prompt = {3, 6};
   KVCache cache(model, 2, T);
-  model.prefill(positioned_batch(r, prompt), cache, got);
+  Workspace ws(model);
+  prefill(model, positioned_batch(r, prompt), cache, ws, got);
   double worst = 0;
   for (int t = 0;; ++t) {
     for (int b = 0; b < 2; ++b) {
@@ -73,12 +73,15 @@ double max_decode_error(const ModelConfig& config, const PositionedRows& r) {
                                                 got[size_t(b) * V + v])));
     }
     if (prompt[1] + t >= T) break;
-    std::vector<int32_t> next(2), pos(2), seg(2, 0), intra(2);
+    std::vector<int32_t> next(2), pos(2), place(2);
     for (int b = 0; b < 2; ++b) {
       const int at = std::min(prompt[b] + t, T - 1);
-      next[b] = r.tokens[b][at], pos[b] = r.pos[b][at], intra[b] = r.intra[b][at];
+      next[b] = r.tokens[b][at], pos[b] = r.pos[b][at], place[b] = r.place[b][at];
     }
-    model.decode_step(next, Positions{pos.data(), seg.data(), intra.data()}, cache, got);
+    TokenStreams supplied;
+    supplied.of[int(Stream::Position)] = pos.data();
+    supplied.of[int(Stream::DigitPlace)] = place.data();
+    extend(model, cache, next, 1, supplied, ws, got);
   }
   return worst;
 }
@@ -124,7 +127,7 @@ TEST(Abacus, SignificanceBeyondTheTableIsAnErrorNamingTheKey) {
   Transformer model(c);
   const Batch batch = positioned_batch(make_rows(c.vocab_size, randomized, significance), {5, 5});
   try {
-    model.loss(batch);
+    testing::loss_of(model, batch);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("pe.max_positions"), std::string::npos) << e.what();

@@ -3,8 +3,9 @@
 
 #include <cmath>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
+#include "pe_plan_support.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -86,14 +87,13 @@ namespace {
 // Rotary on one head of 8 dims at position p: which dims pair up, and the angle p * theta_t
 // with theta_t = base^(-2t / rotary_dim), computed by hand.
 std::vector<float> rotate_basis(const std::string& pairing, double fraction, int pos, int dim) {
-  ModelConfig c = ModelConfig::from_json(
+  ModelConfig c = model_config_from_json(
       {{"n_heads", 1}, {"d_head", 8}, {"d_model", 8},
        {"pe", {{"type", "rotary"}, {"pairing", pairing}, {"rotary_fraction", fraction}, {"base", 100}}}});
   auto pe = make_positional_encoding(c);
   std::vector<float> x(8, 0.0f);
   x[dim] = 1.0f;
-  const int32_t p[1] = {pos};
-  pe->qk_forward(Positions{p, nullptr, nullptr}, 1, x.data(), 8, false);
+  testing::rotate_at(*pe, pos, x, 1, 8, false);
   return x;
 }
 

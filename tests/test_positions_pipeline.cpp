@@ -222,7 +222,7 @@ TEST(PositionSchemes, CoupledAndAbacusShiftNonzeroIdsByOneOffsetPerRow) {
     Batch batch = make_batch({row}, 0);
     Rng rng(7);
     assign_positions(s, ids, &rng, batch);
-    const std::vector<int32_t>& got = kind == "coupled" ? batch.pos : batch.intra;
+    const std::vector<int32_t>& got = kind == "coupled" ? batch.pos : batch.place;
     int offset = -1;
     for (size_t t = 0; t < e.ids.size(); ++t) {
       if (e.ids[t] == 0) {
@@ -239,7 +239,7 @@ TEST(PositionSchemes, CoupledAndAbacusShiftNonzeroIdsByOneOffsetPerRow) {
     }
     Batch eval_batch = make_batch({row}, 0);
     assign_positions(s, ids, nullptr, eval_batch);
-    const std::vector<int32_t>& plain = kind == "coupled" ? eval_batch.pos : eval_batch.intra;
+    const std::vector<int32_t>& plain = kind == "coupled" ? eval_batch.pos : eval_batch.place;
     EXPECT_EQ(plain, e.ids) << "no offset at evaluation";
   }
 }
@@ -274,7 +274,7 @@ TEST(PositionedDecode, GeneratedTokensGetTheirIdsAndMatchTheFullForward) {
       std::vector<int32_t> rows;
       for (size_t t = e.prompt.size() - 1; t + 1 < seq.size(); ++t) rows.push_back(int32_t(t));
       std::vector<float> logits;
-      model.logits(batch, rows, logits);
+      testing::logits_of(model, batch, rows, logits);
       for (size_t k = 0; k < rows.size(); ++k) {
         const float* l = logits.data() + k * c.vocab_size;
         EXPECT_EQ(int(std::max_element(l, l + c.vocab_size) - l), out[r][k]) << kind << " row " << r;

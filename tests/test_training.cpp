@@ -37,7 +37,7 @@ TrainingRun small_run(const std::string& dir, const std::string& pe, float dropo
 
 std::vector<float> final_params(const std::string& dir) {
   auto model = load_model(dir + "/checkpoint");
-  return model->params();
+  return model->params_to_host();
 }
 
 TEST(Training, SameSeedGivesBitIdenticalResults) {
@@ -93,15 +93,16 @@ TEST(Training, TinyModelOverfitsAFixedBatch) {
   model.init_weights(0);
   OptimizerConfig oc;
   oc.lr = 1e-2f;
-  AdamW opt(model.layout(), oc);
+  AdamW opt(model, oc);
   const Batch batch = testing::sample_batch(c.vocab_size, 42);
-  const double initial = model.loss(batch);
+  const double initial = testing::loss_of(model, batch);
+  Workspace ws(model);
   for (int s = 0; s < 150; ++s) {
     model.zero_grads();
-    model.forward_backward(batch, 0);
-    opt.step(model.params(), model.grads(), oc.lr);
+    forward_backward(model, batch, ws, 0);
+    opt.step(model, oc.lr);
   }
-  const double final_loss = model.loss(batch);
+  const double final_loss = testing::loss_of(model, batch);
   EXPECT_GT(initial, 1.5);
   EXPECT_LT(final_loss, 0.05) << "initial " << initial;
 }
@@ -138,16 +139,16 @@ TEST(Optimizer, ClippingAndDecayExclusions) {
   oc.weight_decay = 0.1f;
   oc.no_decay = {"norm", "pe."};
   oc.grad_clip = 0.5f;
-  AdamW opt(model.layout(), oc);
+  AdamW opt(model, oc);
   for (size_t i = 0; i < model.layout().tensors().size(); ++i) {
     const auto& name = model.layout()[int(i)].name;
     const bool expect = name.find("norm") == std::string::npos && name.find("pe.") == std::string::npos;
     EXPECT_EQ(opt.decays(int(i)), expect) << name;
   }
   model.zero_grads();
-  model.forward_backward(testing::sample_batch(c.vocab_size, 1), 0);
-  std::vector<float> g = model.grads();
-  const double norm = opt.step(model.params(), g, 1e-3f);
+  testing::forward_backward_of(model, testing::sample_batch(c.vocab_size, 1), 0);
+  const double norm = opt.step(model, 1e-3f);
+  const std::vector<float> g = model.grads_to_host();  // clipped in place
   double after = 0;
   for (float x : g) after += double(x) * x;
   EXPECT_GT(norm, 0.5);

@@ -10,6 +10,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "model/forward.h"
 #include "pipeline/task_data.h"
 #include "util/error.h"
 
@@ -117,6 +118,7 @@ AttentionCapture capture_attention(const CaptureRequest& r) {
 
   // Encoding the whole split keeps error messages' example numbers those of the file.
   const auto encoded = encode_examples(all, vocab, data_dir + "/" + r.split + ".jsonl");
+  Workspace ws(*model);
   size_t done = 0, total = 0;
   for (const auto& [len, idx] : by_length) total += idx.size();
   for (const auto& [len, idx] : by_length) {
@@ -131,15 +133,14 @@ AttentionCapture capture_attention(const CaptureRequest& r) {
       const int scratch = all[i].scratchpad ? int(vocab.encode(*all[i].scratchpad).size()) : 0;
       x.regions = regions_of(enc, scratch);
       const Batch batch = make_batch({x.tokens}, data::Vocabulary::kPad);
-      std::vector<float> unused;
-      model->logits(batch, {}, unused);  // teacher-forced forward, no dropout
+      const AttentionProbs probs = capture_attention(*model, batch, ws);  // teacher-forced
       const int T = x.T(), H = c.n_heads;
       x.probs.resize(size_t(c.n_layers) * H * CapturedExample::packed_size(T));
       float* dst = x.probs.data();
       for (int l = 0; l < c.n_layers; ++l)
         for (int h = 0; h < H; ++h)
           for (int q = 0; q < T; ++q) {
-            const auto row = model->attention_row(l, 0, h, q);
+            const auto row = probs.row(l, 0, h, q);
             dst = std::copy(row.begin(), row.end(), dst);
           }
       c.examples.push_back(std::move(x));

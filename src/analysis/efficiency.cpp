@@ -10,7 +10,8 @@
 #include <optional>
 #include <tuple>
 
-#include "model/transformer.h"
+#include "model/decode.h"
+#include "model/forward.h"
 #include "train/optimizer.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -66,14 +67,15 @@ double added_peak_mib(const std::function<void()>& op) {
 // One measurement's model, optimizer (training only) and batch of L + 1 random tokens.
 struct Workload {
   Transformer model;
+  Workspace ws;
   std::optional<AdamW> opt;
   std::vector<int32_t> row;
   Batch batch;
   uint64_t key = 0;
 
-  Workload(const ModelConfig& config, int L, bool training) : model(config) {
+  Workload(const ModelConfig& config, int L, bool training) : model(config), ws(model) {
     model.init_weights(0);
-    if (training) opt.emplace(model.layout(), OptimizerConfig{});
+    if (training) opt.emplace(model, OptimizerConfig{});
     Rng rng{static_cast<uint64_t>(L)};
     row.resize(size_t(L) + 1);  // L + 1 tokens: L predictions
     for (auto& t : row) t = int32_t(rng.below(uint64_t(config.vocab_size)));
@@ -81,10 +83,10 @@ struct Workload {
   }
   void train_step() {
     model.zero_grads();
-    model.forward_backward(batch, ++key);
-    opt->step(model.params(), model.grads(), 1e-6f);
+    forward_backward(model, batch, ws, ++key);
+    opt->step(model, 1e-6f);
   }
-  void forward() { model.loss(batch); }
+  void forward() { loss(model, batch, ws); }
   void generate() { greedy_decode(model, {{row[0]}}, int(row.size()) - 1, /*eos_id=*/-1); }
 };
 
@@ -134,7 +136,7 @@ std::vector<EfficiencyPoint> measure_efficiency(
   for (const std::string& pe : o.encodings) {
     ModelConfig config = base;
     config.pe = {{"type", pe}};
-    config.validate("--pe " + pe);
+    validate_model_config(config, "--pe " + pe);
     for (int L : lengths) {
       EfficiencyPoint p;
       p.encoding = pe;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 
 namespace lengen::analysis {
 

@@ -6,8 +6,9 @@
 #include <fmt/core.h>
 
 #include "analysis/analyze.h"
+#include "arch/model_config.h"
 #include "cli/commands.h"
-#include "model/config.h"
+#include "pe/positional_encoding.h"
 #include "util/error.h"
 #include "util/json_config.h"
 
@@ -55,7 +56,7 @@ void run_efficiency(const EfficiencyCli& e) {
   parse_length_range(e.lengths, o);
   nlohmann::json j = model_preset_json(e.preset);
   apply_overrides(j, e.sets);
-  const ModelConfig base = ModelConfig::from_json(j, "--preset " + e.preset);
+  const ModelConfig base = model_config_from_json(j, "--preset " + e.preset);
   const std::string shape = fmt::format("{} L{} D{} H{}", e.preset, base.n_layers, base.d_model, base.n_heads);
   fmt::print(stderr, "efficiency: {}, batch 1, L = {}, median of {}\n", shape, e.lengths, o.reps);
   const auto points = analysis::measure_efficiency(base, o, [](const analysis::EfficiencyPoint& p) {

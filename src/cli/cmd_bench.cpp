@@ -13,8 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "model/cost.h"
+#include "model/decode.h"
+#include "model/forward.h"
 #include "model/transformer.h"
 #include "train/optimizer.h"
 #include "util/error.h"
@@ -73,7 +75,7 @@ ModelConfig bench_config(const BenchOptions& o, const std::string& pe) {
   c.vocab_size = o.vocab;
   c.dropout = 0;  // the PyTorch baseline has none either
   c.pe = {{"type", pe}};
-  c.validate("--pe " + pe);
+  validate_model_config(c, "--pe " + pe);
   return c;
 }
 
@@ -92,12 +94,13 @@ void bench_train(const BenchOptions& o, const std::string& pe, double& nope_rate
   reset_peak_rss();
   Transformer model(c);
   model.init_weights(0);
-  AdamW opt(model.layout(), OptimizerConfig{});
+  AdamW opt(model, OptimizerConfig{});
+  Workspace ws(model);
   const Batch batch = make_batch(random_rows(o.batch, o.seq, o.vocab), 0);
   const double sec = median_seconds(o, [&](int i) {
     model.zero_grads();
-    model.forward_backward(batch, uint64_t(i));
-    opt.step(model.params(), model.grads(), 1e-4f);
+    forward_backward(model, batch, ws, uint64_t(i));
+    opt.step(model, 1e-4f);
   });
   const size_t peak = peak_rss_bytes();
   const double rate = double(o.batch) * o.seq / sec;

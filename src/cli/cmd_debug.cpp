@@ -5,11 +5,12 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "pe/bilevel.h"
 #include "data/token_file.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "model/decode.h"
+#include "model/forward.h"
 #include "train/optimizer.h"
 #include "util/error.h"
 
@@ -64,9 +65,9 @@ std::vector<io::TensorToWrite> tensors_of(const Transformer& model, const std::v
   return out;
 }
 
-// Optional per-token streams of the batch file ("pos", "seg", "intra": one array per row, as
-// long as the row): supplied position ids (randomized, coupled) and intra ids (abacus). A
-// missing "seg" next to "intra" is all zeros.
+// Optional per-token streams of the batch file ("pos", "place": one array per row, as long as
+// the row): supplied position ids (randomized, coupled) and digit places (abacus). The
+// encoding derives its other streams (bilevel segments) from the tokens.
 void read_position_streams(const nlohmann::json& j, const std::string& where,
                            const std::vector<std::vector<int32_t>>& rows, Batch& batch) {
   auto read = [&](const char* key, std::vector<int32_t>& out) {
@@ -88,9 +89,7 @@ void read_position_streams(const nlohmann::json& j, const std::string& where,
     }
   };
   read("pos", batch.pos);
-  read("seg", batch.seg);
-  read("intra", batch.intra);
-  if (!batch.intra.empty() && batch.seg.empty()) batch.seg.assign(batch.intra.size(), 0);
+  read("place", batch.place);
 }
 
 void run_step(const StepOptions& o) {
@@ -139,22 +138,22 @@ void run_step(const StepOptions& o) {
 
   Batch batch = make_batch(rows, 0, loss_from);
   read_position_streams(j, o.batch, rows, batch);
-  add_bilevel_positions(model->config(), batch);
   const int T = batch.T;
+  Workspace ws(*model);
   // Teacher-forced log-probs and logits first (no dropout, no gradients).
-  const std::vector<float> lp = model->score(batch);
+  const std::vector<float> lp = score(*model, batch, ws);
   std::vector<int32_t> valid;
   for (int b = 0; b < batch.B; ++b)
     for (int t = 0; t < batch.lengths[b]; ++t) valid.push_back(b * T + t);
   std::vector<float> logits;
-  model->logits(batch, valid, logits);
+  lengen::logits(*model, batch, valid, logits, ws);
 
   model->zero_grads();
-  const double loss = model->forward_backward(batch, 0);
-  const std::vector<float> grads = model->grads();
+  const double loss = forward_backward(*model, batch, ws, 0);
+  const std::vector<float> grads = model->grads_to_host();
 
-  AdamW opt(model->layout(), oc);
-  const double norm = opt.step(model->params(), model->grads(), oc.lr);
+  AdamW opt(*model, oc);
+  const double norm = opt.step(*model, oc.lr);
 
   nlohmann::json jlp = nlohmann::json::array(), jlogits = nlohmann::json::array();
   size_t m = 0;
@@ -183,7 +182,8 @@ void run_step(const StepOptions& o) {
   io::write_file_atomic(o.out + "/result.json", result.dump() + "\n");
   io::save_safetensors(o.out + "/grads.safetensors", tensors_of(*model, grads),
                        {{"format", "pt"}, {"producer", "lengen debug step"}});
-  io::save_safetensors(o.out + "/updated.safetensors", tensors_of(*model, model->params()),
+  const std::vector<float> updated = model->params_to_host();
+  io::save_safetensors(o.out + "/updated.safetensors", tensors_of(*model, updated),
                        {{"format", "pt"}, {"producer", "lengen debug step"}});
   fmt::print("loss {:.9g}, grad norm {:.9g}; wrote {}/result.json, grads.safetensors, "
              "updated.safetensors\n", loss, norm, o.out);

@@ -4,9 +4,10 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "pe/bilevel.h"
 #include "data/token_file.h"
 #include "model/checkpoint.h"
+#include "model/decode.h"
+#include "model/forward.h"
 #include "util/error.h"
 #include "util/json_config.h"
 
@@ -41,7 +42,7 @@ void run_init(const InitOptions& o) {
     j = model_preset_json(o.preset);
   }
   apply_overrides(j, o.sets);
-  const ModelConfig config = ModelConfig::from_json(j, where);
+  const ModelConfig config = model_config_from_json(j, where);
   Transformer model(config);
   model.init_weights(o.seed);
   save_model(o.out, model);
@@ -71,9 +72,9 @@ void run_score(const ScoreOptions& o) {
   for (const auto& r : rows)
     if (r.size() < 2) fail("score: every sequence needs at least 2 tokens (the first is context)");
   auto model = load_model(o.checkpoint);
-  Batch batch = make_batch(rows, 0);
-  add_bilevel_positions(model->config(), batch);
-  const std::vector<float> lp = model->score(batch);
+  const Batch batch = make_batch(rows, 0);
+  Workspace ws(*model);
+  const std::vector<float> lp = score(*model, batch, ws);
   nlohmann::json out = nlohmann::json::array();
   for (size_t r = 0; r < rows.size(); ++r) out.push_back(score_row(rows[r], lp, r * batch.T));
   fmt::print("{}\n", (o.tokens.empty() ? out : out[0]).dump());

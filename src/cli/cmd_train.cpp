@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "data/token_file.h"
 #include "model/checkpoint.h"
+#include "model/forward.h"
 #include "train/demo.h"
 #include "train/lm_data.h"
 #include "train/trainer.h"
@@ -30,7 +31,7 @@ void run_train_lm(const TrainLmOptions& o) {
       fail("{}: unknown top-level key '{}'; allowed keys: model, train", o.config, it.key());
   TrainingRun run;
   run.dir = o.out;
-  run.model = ModelConfig::from_json(j.value("model", nlohmann::json::object()), o.config + ": model");
+  run.model = model_config_from_json(j.value("model", nlohmann::json::object()), o.config + ": model");
   run.train = TrainConfig::from_json(j.value("train", nlohmann::json::object()), o.config + ": train");
 
   std::vector<int32_t> stream;
@@ -54,12 +55,13 @@ void run_train_lm(const TrainLmOptions& o) {
     auto valid_data = std::make_shared<TokenStream>(std::move(valid), run.train.seq_len);
     const int batches = run.train.eval_batches;
     run.evaluate = [valid_data, batches, B](Transformer& m) {
+      Workspace ws(m);
       double total = 0;
       int count = 0;
       for (int i = 0; i < batches && i * B < valid_data->num_windows(); ++i, ++count)
-        total += m.loss(valid_data->window_batch(int64_t(i) * B, B));
-      const double loss = total / std::max(1, count);
-      return nlohmann::json{{"valid_loss", loss}, {"summary", fmt::format("val {:.4f}", loss)}};
+        total += loss(m, valid_data->window_batch(int64_t(i) * B, B), ws);
+      const double mean = total / std::max(1, count);
+      return nlohmann::json{{"valid_loss", mean}, {"summary", fmt::format("val {:.4f}", mean)}};
     };
   }
   const TrainResult r = train(run);

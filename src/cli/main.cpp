@@ -2,8 +2,9 @@
 #include <cstdio>
 #include <exception>
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
+#include "backend/backend.h"
 #include "cli/commands.h"
 #include "util/error.h"
 
@@ -11,6 +12,14 @@ int main(int argc, char** argv) {
   CLI::App app{"lengen: positional encodings and length generalization in transformers"};
   app.require_subcommand(1);
   app.set_version_flag("--version", LENGEN_VERSION);
+  // The compute device of every model the command creates (backend/backend.h); accepted before
+  // or after the subcommand.
+  app.add_option_function<std::string>(
+         "--device", [](const std::string& name) { lengen::set_default_backend(name); },
+         "Compute device (" + fmt::format("{}", fmt::join(lengen::backend_names(), ", ")) +
+             "; default cpu)")
+      ->trigger_on_parse();
+  app.fallthrough();
   lengen::cli::register_model_commands(app);
   lengen::cli::register_train_commands(app);
   lengen::cli::register_data_commands(app);

@@ -8,6 +8,7 @@
 
 #include "data/jsonl.h"
 #include "io/atomic_file.h"
+#include "model/decode.h"
 #include "tasks/scratchpad.h"
 #include "util/error.h"
 
@@ -51,10 +52,8 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
   for (const auto& e : encoded)
     if (e.total() + size_t(o.extra_tokens) > need) need = e.total() + o.extra_tokens, need_length = e.length;
   if (!o.positions.uses_task_ids()) {  // task-supplied positions are checked as they are used
-    std::vector<int32_t> pos(need);
-    std::iota(pos.begin(), pos.end(), 0);
     try {
-      model.pe().check_positions(Positions{pos.data(), nullptr, nullptr}, int(need));
+      check_index_positions(model.pe(), int(need));
     } catch (const Error& e) {
       fail("cannot evaluate {} examples of length {} (up to {} tokens with the decoding budget): {}",
            o.label, need_length, need, e.what());

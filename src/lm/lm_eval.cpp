@@ -6,11 +6,11 @@
 #include <cmath>
 #include <filesystem>
 
+#include "backend/cpu/kernels.h"
 #include "io/atomic_file.h"
-#include "kernels/cpu/kernels.h"
 #include "model/checkpoint.h"
+#include "model/decode.h"
 #include "model/model_overrides.h"
-#include "pe/bilevel.h"
 #include "report/plot.h"
 #include "report/table.h"
 #include "util/error.h"
@@ -22,43 +22,25 @@ namespace lengen::lm {
 double score_chunks(Transformer& model, const std::vector<const int32_t*>& chunks, int T,
                     int score_from, int block, int64_t& predictions) {
   const int R = int(chunks.size()), V = model.config().vocab_size;
-  // Positions restart at 0 in every chunk; bilevel ids from each chunk's own tokens.
-  std::vector<int32_t> pos(size_t(R) * T), seg, intra;
-  std::vector<std::vector<int32_t>> rows;
-  for (int r = 0; r < R; ++r) {
-    rows.emplace_back(chunks[r], chunks[r] + T);
-    for (int t = 0; t < T; ++t) pos[size_t(r) * T + t] = t;
-  }
-  if (is_bilevel(model.config())) {
-    Batch b = make_batch(rows, 0);
-    add_bilevel_positions(model.config(), b);
-    seg = std::move(b.seg);
-    intra = std::move(b.intra);
-  }
+  // Every chunk starts a fresh cache row: positions restart at 0 and an encoding's own streams
+  // (bilevel segments) are derived from the chunk's tokens as the blocks go in.
   KVCache cache(model, R, T);
+  Workspace ws(model);
   double nll = 0;
-  std::vector<int32_t> tok, bpos, bseg, bintra;
+  std::vector<int32_t> tok;
   std::vector<float> logits;
   for (int start = 0; start < T - 1; start += block) {
     // The block's tokens; the last token of the chunk predicts nothing, so it is not fed.
     const int Q = std::min(block, T - 1 - start);
-    tok.clear(), bpos.clear(), bseg.clear(), bintra.clear();
-    for (int r = 0; r < R; ++r)
-      for (int t = start; t < start + Q; ++t) {
-        const size_t n = size_t(r) * T + t;
-        tok.push_back(rows[r][t]);
-        bpos.push_back(pos[n]);
-        if (!seg.empty()) bseg.push_back(seg[n]), bintra.push_back(intra[n]);
-      }
-    model.extend(tok, Q, Positions{bpos.data(), bseg.empty() ? nullptr : bseg.data(),
-                                   bintra.empty() ? nullptr : bintra.data()},
-                 cache, logits);
-    kernels::log_softmax_inplace(logits.data(), R * Q, V);
+    tok.clear();
+    for (int r = 0; r < R; ++r) tok.insert(tok.end(), chunks[r] + start, chunks[r] + start + Q);
+    extend(model, cache, tok, Q, TokenStreams{}, ws, logits);
+    kernels::log_softmax_inplace(logits.data(), R * Q, V);  // host logits
     for (int r = 0; r < R; ++r)
       for (int a = 0; a < Q; ++a) {
         const int target_index = start + a + 1;
         if (target_index < score_from) continue;
-        nll -= double(logits[(size_t(r) * Q + a) * V + rows[r][target_index]]);
+        nll -= double(logits[(size_t(r) * Q + a) * V + chunks[r][target_index]]);
         ++predictions;
       }
   }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "lm/tokenizer.h"
+#include "model/forward.h"
 #include "pe/bilevel.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -47,19 +48,16 @@ ModelConfig lm_model_config(const nlohmann::json& config, const LmData& data,
     }
     m["pe"]["delimiters"] = ids;
   }
-  return ModelConfig::from_json(m, where + ": model");
+  return model_config_from_json(m, where + ": model");
 }
 
-Batch chunk_batch(const ModelConfig& model, const TokenFile& tokens,
-                  const std::vector<int64_t>& chunks, int T) {
+Batch chunk_batch(const TokenFile& tokens, const std::vector<int64_t>& chunks, int T) {
   std::vector<std::vector<int32_t>> rows;
   for (int64_t c : chunks) {
     const int32_t* p = tokens.data() + size_t(c) * T;
     rows.emplace_back(p, p + T);
   }
-  Batch b = make_batch(rows, 0);
-  add_bilevel_positions(model, b);
-  return b;
+  return make_batch(rows, 0);
 }
 
 TrainResult train_lm(const LmRun& run) {
@@ -88,29 +86,29 @@ TrainResult train_lm(const LmRun& run) {
   if (n_train < 1 || n_valid < 1)
     fail("{}: the data has {} training and {} validation chunks of train.seq_len {}; need >= 1 each",
          dir, n_train, n_valid, T);
-  const ModelConfig model = tr.model;
   const uint64_t seed = tr.train.seed;
   tr.next_batch = [=](int64_t step) {
     std::vector<int64_t> chunks;
     for (int b = 0; b < B; ++b)
       chunks.push_back(int64_t(hash_combine(hash_combine(seed, uint64_t(step)), uint64_t(b)) %
                                uint64_t(n_train)));
-    return chunk_batch(model, *train_tokens, chunks, T);
+    return chunk_batch(*train_tokens, chunks, T);
   };
   const int eval_batches = tr.train.eval_batches;
   tr.evaluate = [=](Transformer& m) {
+    Workspace ws(m);
     double total = 0;
     int count = 0;
     for (int i = 0; i < eval_batches && int64_t(i) * B < n_valid; ++i, ++count) {
       std::vector<int64_t> chunks;
       for (int b = 0; b < B && int64_t(i) * B + b < n_valid; ++b) chunks.push_back(int64_t(i) * B + b);
-      total += m.loss(chunk_batch(model, *valid_tokens, chunks, T));
+      total += loss(m, chunk_batch(*valid_tokens, chunks, T), ws);
     }
-    const double loss = total / std::max(1, count);
-    return nlohmann::json{{"valid_loss", loss},
-                          {"valid_ppl", std::exp(loss)},
-                          {"score", std::exp(-loss)},  // 1 / perplexity: higher is better
-                          {"summary", fmt::format("val ppl {:.2f}", std::exp(loss))}};
+    const double mean = total / std::max(1, count);
+    return nlohmann::json{{"valid_loss", mean},
+                          {"valid_ppl", std::exp(mean)},
+                          {"score", std::exp(-mean)},  // 1 / perplexity: higher is better
+                          {"summary", fmt::format("val ppl {:.2f}", std::exp(mean))}};
   };
   // The tokenizer travels with every checkpoint, so a checkpoint alone can be evaluated.
   const std::string tokenizer = data.tokenizer_path();

@@ -35,9 +35,7 @@ ModelConfig lm_model_config(const nlohmann::json& config, const LmData& data,
                             const std::string& where);
 TrainResult train_lm(const LmRun& run);
 
-// Chunk `index` of length T from a token file as a batch row set (positions restart at 0,
-// bilevel ids when the encoding needs them).
-Batch chunk_batch(const ModelConfig& model, const TokenFile& tokens, const std::vector<int64_t>& chunks,
-                  int T);
+// The chunks (of length T) of a token file as a batch, one row each (positions restart at 0).
+Batch chunk_batch(const TokenFile& tokens, const std::vector<int64_t>& chunks, int T);
 
 }  // namespace lengen::lm

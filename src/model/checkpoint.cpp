@@ -45,8 +45,8 @@ nlohmann::json read_json_file(const std::string& path) {
 
 ModelConfig read_model_config(const std::string& path) {
   const nlohmann::json j = read_json_file(path);
-  if (j.is_object() && j.contains("model")) return ModelConfig::from_json(j["model"], path + ": model");
-  return ModelConfig::from_json(j, path);
+  if (j.is_object() && j.contains("model")) return model_config_from_json(j["model"], path + ": model");
+  return model_config_from_json(j, path);
 }
 
 void write_model_files(const std::string& tmpdir, const Transformer& model,
@@ -55,9 +55,10 @@ void write_model_files(const std::string& tmpdir, const Transformer& model,
   config["model"] = model.config().to_json();
   config["format"] = "lengen-checkpoint-1";
   io::write_file_atomic(tmpdir + "/config.json", config.dump(2) + "\n");
+  const std::vector<float> params = model.params_to_host();
   std::vector<io::TensorToWrite> tensors;
   for (const auto& t : model.layout().tensors())
-    tensors.push_back({t.name, t.shape, model.params().data() + t.offset});
+    tensors.push_back({t.name, t.shape, params.data() + t.offset});
   io::save_safetensors(tmpdir + "/model.safetensors", tensors,
                        {{"format", "pt"}, {"producer", "lengen"}});
 }
@@ -68,15 +69,17 @@ void save_model(const std::string& dir, const Transformer& model) {
 
 void load_weights(Transformer& model, const std::string& path) {
   const auto file = io::SafetensorsFile::load(path);
+  std::vector<float> params(model.layout().total(), 0.0f);
   for (const auto& t : model.layout().tensors()) {
     if (!file.has(t.name))
       fail("{}: missing tensor '{}' (shape [{}]) required by the config", path, t.name,
            fmt::join(t.shape, ", "));
-    file.read_f32(t.name, t.shape, model.params().data() + t.offset);
+    file.read_f32(t.name, t.shape, params.data() + t.offset);
   }
   for (const auto& name : file.names())
     if (model.layout().find(name) < 0)
       fail("{}: unexpected tensor '{}' not used by this model config", path, name);
+  model.params_from_host(params);
 }
 
 std::unique_ptr<Transformer> load_model(const std::string& dir_in) {

@@ -139,7 +139,7 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
   // (a hand-edited reference config wins over a stale block).
   if (!block.is_null()) {
     const ModelConfig native =
-        ModelConfig::from_json(block, config_path + ": " + kLengenKey);
+        model_config_from_json(block, config_path + ": " + kLengenKey);
     bool same = false;
     try {
       same = f.export_config(native) == f.export_config(config);
@@ -153,12 +153,13 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
   const auto names = f.tensors(config);
   check_coverage(f, *model, names);
   std::set<std::string> known;
+  std::vector<float> params(model->layout().total(), 0.0f);
   for (const auto& n : names) {
     const TensorSpec& t = native_tensor(*model, n.native, f);
     if (!file.has(n.ref))
       fail("{}: missing tensor '{}' (shape [{}]) required by the config", weights_path, n.ref,
            fmt::join(t.shape, ", "));
-    file.read_f32(n.ref, t.shape, model->params().data() + t.offset);
+    file.read_f32(n.ref, t.shape, params.data() + t.offset);
     known.insert(n.ref);
   }
   for (const auto& e : f.extra_tensors(config)) {
@@ -178,6 +179,7 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
     if (!known.count(name) && !f.ignored(name, config))
       fail("{}: unexpected tensor '{}' not used by this model config ({} layout)", weights_path,
            name, f.name());
+  model->params_from_host(params);
   return model;
 }
 
@@ -187,10 +189,11 @@ void export_reference(const ReferenceFormat& f, const Transformer& model, const 
   config[kLengenKey] = c.to_json();
   const auto names = f.tensors(c);
   check_coverage(f, model, names);
+  const std::vector<float> params = model.params_to_host();
   std::vector<io::TensorToWrite> tensors;
   for (const auto& n : names) {
     const TensorSpec& t = native_tensor(model, n.native, f);
-    tensors.push_back({n.ref, t.shape, model.params().data() + t.offset});
+    tensors.push_back({n.ref, t.shape, params.data() + t.offset});
   }
   // Everything is checked: only I/O can fail from here on.
   write_directory_atomic(dir, [&](const std::string& tmp) {

@@ -35,16 +35,18 @@ double decode_flops(const ModelConfig& c, int B, int prompt, int new_tokens) {
 
 TrainingMemory training_memory(const ModelConfig& c, size_t num_parameters, int B, int T) {
   const size_t f = sizeof(float), N = size_t(B) * T, D = c.d_model, HD = c.hd(), F = c.d_ff;
-  const size_t H = c.n_heads, TT = size_t(T) * T, L = c.n_layers;
+  const size_t H = c.n_heads, L = c.n_layers;
   const size_t ffn_saved = (c.ffn == FfnKind::SwiGlu ? 3 : 2) * N * F;
-  const size_t per_layer = 4 * N * D + 4 * N * HD + B * H * TT + ffn_saved + 4 * N;
+  // Fused attention keeps one log-sum-exp per (query, head), no probabilities.
+  const size_t per_layer = 4 * N * D + 4 * N * HD + N * H + ffn_saved + 4 * N;
   TrainingMemory m;
   m.parameters = num_parameters * f;
   m.gradients = num_parameters * f;
   m.optimizer = 2 * num_parameters * f;  // AdamW first and second moments
   m.activations = (L * per_layer + 2 * N * D + N * c.vocab_size) * f;
   // Backward scratch: residual, branch and norm gradients [N, D], FFN gradients [N, F] (two,
-  // three for SwiGLU), attention gradients d_att, dq, dk, dv [N, HD], dP [T, T] per thread.
+  // three for SwiGLU), attention gradients d_att, dq, dk, dv [N, HD] (plus a fixed tile of
+  // scores per thread).
   m.scratch = (3 * N * D + (c.ffn == FfnKind::SwiGlu ? 3 : 2) * N * F + 4 * N * HD) * f;
   return m;
 }

@@ -5,7 +5,7 @@
 #pragma once
 #include <cstddef>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 
 namespace lengen {
 
@@ -19,8 +19,8 @@ double decode_flops(const ModelConfig& c, int B, int prompt, int new_tokens);
 
 // Bytes a training step needs, by part (fp32). Activations are the tensors the backward pass
 // reads (per layer: block input, attention-residual sum, both norm outputs, q, k, v, attention
-// output, probabilities, FFN pre-activation(s) and hidden; then the final stream, its norm
-// and the logits) plus the gradient scratch the backward pass holds at once.
+// output and its log-sum-exp, FFN pre-activation(s) and hidden; then the final stream, its
+// norm and the logits) plus the gradient scratch the backward pass holds at once.
 struct TrainingMemory {
   size_t parameters = 0, gradients = 0, optimizer = 0, activations = 0, scratch = 0;
   size_t total() const { return parameters + gradients + optimizer + activations + scratch; }

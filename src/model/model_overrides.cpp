@@ -19,7 +19,7 @@ ModelConfig model_config_with_overrides(const std::string& checkpoint_dir,
       fail("model override '{}': expected key=value, e.g. pe.scaling=yarn", o);
     apply_override(model, o);
   }
-  return ModelConfig::from_json(model, path + " with overrides");
+  return model_config_from_json(model, path + " with overrides");
 }
 
 std::unique_ptr<Transformer> load_model_with_overrides(const std::string& checkpoint_dir,

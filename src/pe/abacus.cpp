@@ -1,11 +1,11 @@
 // abacus (McLeish et al. 2024): a learned embedding of each digit's significance within its
-// number, added to the token embedding. The significance comes per token in the `intra`
-// stream (the index inside a segment, the segments being numbers): 1 for a number's least
+// number, added to the token embedding. The significance comes per token in the digit-place
+// stream (pe/streams.h), supplied with the tokens by the task data: 1 for a number's least
 // significant digit, 2 for the next, ...; 0 for tokens that are not digits. The task data
 // supply it (src/pipeline/position_schemes.h), shifted by a random offset during training so
 // that the rows used by long test numbers are trained too. The attention itself carries no
 // positional signal (NoPE). Options: `max_positions` (128), `init_std` (as abs_learned).
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
 #include "pe/learned_table.h"
 #include "util/error.h"
@@ -16,12 +16,11 @@ namespace {
 class Abacus final : public LearnedTableEncoding {
  public:
   Abacus(int d_model, int max_positions, float init_std)
-      : LearnedTableEncoding("model.pe.abacus.weight", d_model, max_positions, init_std) {}
+      : LearnedTableEncoding("model.pe.abacus.weight", Stream::DigitPlace, d_model,
+                             max_positions, init_std) {}
   std::string name() const override { return "abacus"; }
-  bool needs_segments() const override { return true; }
 
  protected:
-  const int32_t* table_ids(const Positions& p) const override { return p.intra; }
   std::string out_of_table(int id, int token, int rows) const override {
     return fmt::format("abacus: digit significance {} (token {}) is outside the learned table of "
                        "{} rows (pe.max_positions); raise it above the longest number plus the "

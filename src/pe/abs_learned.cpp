@@ -1,6 +1,6 @@
 // abs_learned: a learned table P[max_positions, D] added to the embeddings (N(0,1) init as in
 // the paper). A position beyond the table is an error, never a wrap-around.
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
 #include "pe/learned_table.h"
 #include "util/error.h"
@@ -11,11 +11,11 @@ namespace {
 class AbsLearned final : public LearnedTableEncoding {
  public:
   AbsLearned(int d_model, int max_positions, float init_std)
-      : LearnedTableEncoding("model.pe.abs_learned.weight", d_model, max_positions, init_std) {}
+      : LearnedTableEncoding("model.pe.abs_learned.weight", Stream::Position, d_model,
+                             max_positions, init_std) {}
   std::string name() const override { return "abs_learned"; }
 
  protected:
-  const int32_t* table_ids(const Positions& p) const override { return p.pos; }
   std::string out_of_table(int id, int token, int rows) const override {
     return fmt::format("abs_learned: position {} (token {}) is outside the learned table of {} "
                        "positions (pe.max_positions); this encoding cannot represent longer "

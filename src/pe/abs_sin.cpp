@@ -1,9 +1,11 @@
 // abs_sin: fixed sinusoidal table added to the embeddings (Vaswani et al.), halves
 // concatenated: P[p] = [sin(p w_0..w_{D/2-1}), cos(p w_0..w_{D/2-1})], w_k = 10000^(-2k/D).
+#include <algorithm>
 #include <cmath>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
+#include "pe/plan_util.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -24,20 +26,29 @@ class AbsSin final : public PositionalEncoding {
     for (int k = 0; k < D_ / 2; ++k) freq_[k] = std::pow(10000.0, -2.0 * k / D_);
   }
   std::string name() const override { return "abs_sin"; }
-  bool acts_on_input() const override { return true; }
-  void check_positions(const Positions& p, int n) const override {
-    for (int t = 0; t < n; ++t)
-      if (p.pos[t] < 0) fail("abs_sin: negative position {} at token {}", p.pos[t], t);
+  void check_streams(const TokenStreams& s, int n) const override {
+    const int32_t* pos = s[Stream::Position];
+    for (int t = 0; pos && t < n; ++t)
+      if (pos[t] < 0) fail("abs_sin: negative position {} at token {}", pos[t], t);
   }
-  void input_forward(const float*, const Positions& p, int n, float* x) const override {
+  // A table of the distinct positions of the call; each token's row is its position's.
+  void plan(const PositionView& v, const ParamAccess&, EncodingPlan& out) const override {
+    InputPlan& in = out.input;
+    plan_input_rows(v, Stream::Position, in);
+    std::vector<int32_t> distinct = in.ids;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    for (int32_t& id : in.ids)
+      id = int32_t(std::lower_bound(distinct.begin(), distinct.end(), id) - distinct.begin());
     const int half = D_ / 2;
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < n; ++t) {
-      float* row = x + size_t(t) * D_;
+    in.rows = int(distinct.size());
+    in.table.assign(distinct.size() * D_, 0.0f);
+    for (size_t r = 0; r < distinct.size(); ++r) {
+      float* row = in.table.data() + r * D_;
       for (int k = 0; k < half; ++k) {
-        const double a = p.pos[t] * freq_[k];
-        row[k] += float(std::sin(a));
-        row[half + k] += float(std::cos(a));
+        const double a = distinct[r] * freq_[k];
+        row[k] = float(std::sin(a));
+        row[half + k] = float(std::cos(a));
       }
     }
   }

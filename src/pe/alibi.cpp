@@ -2,8 +2,9 @@
 // alibi_learned, the same with learned log-slopes (initialised at the fixed ones).
 #include <cmath>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
+#include "pe/plan_util.h"
 
 namespace lengen {
 
@@ -23,13 +24,11 @@ std::vector<double> alibi_slopes(int n_heads) {
   return slopes;
 }
 
-void alibi_bias_forward(const float* slopes, int n_heads, const int32_t* q_pos, int nq,
-                        const int32_t* k_pos, int nk, float* out) {
-  for (int h = 0; h < n_heads; ++h) {
-    float* o = out + size_t(h) * nq * nk;
-    for (int a = 0; a < nq; ++a)
-      for (int b = 0; b < nk; ++b) o[size_t(a) * nk + b] = -slopes[h] * float(q_pos[a] - k_pos[b]);
-  }
+void alibi_bias_plan(const std::vector<float>& slopes, const PositionView& v, Stream s,
+                     BiasPlan& out) {
+  const int cols = plan_distance_columns(v, s, int(slopes.size()), out);
+  for (size_t h = 0; h < slopes.size(); ++h)
+    for (int c = 0; c < cols; ++c) out.values[h * cols + c] = -slopes[h] * float(out.dmin + c);
 }
 
 namespace {
@@ -43,43 +42,42 @@ class Alibi final : public PositionalEncoding {
   void declare_parameters(ParameterLayout& layout) override {
     if (!learned_) return;
     const int i = layout.add("model.pe.alibi.log_slopes", {H_}, Init::Zeros);
-    offset_ = layout[i].offset;
+    offset_ = int64_t(layout[i].offset);
   }
   // The learned log-slopes start at the fixed slopes.
-  void init_parameters(float* params) const override {
+  void init_parameters(float* host_params) const override {
     if (!learned_) return;
-    for (int h = 0; h < H_; ++h) params[offset_ + h] = std::log(fixed_[h]);
+    for (int h = 0; h < H_; ++h) host_params[offset_ + h] = std::log(fixed_[h]);
   }
-  bool acts_on_scores() const override { return true; }
-  bool has_learned_scores() const override { return learned_; }
-  void scores_forward(const float* params, const Positions& q, int nq, const Positions& k, int nk,
-                      float* out) const override {
-    std::vector<float> m(H_);
-    for (int h = 0; h < H_; ++h) m[h] = slope(params, h);
-    alibi_bias_forward(m.data(), H_, q.pos, nq, k.pos, nk, out);
+  void plan(const PositionView& v, const ParamAccess& params, EncodingPlan& out) const override {
+    alibi_bias_plan(slopes(params), v, Stream::Position, out.bias);
+    out.bias.computed_values_learned = learned_;
   }
-  void scores_backward(const float* params, const Positions& q, int nq, const Positions& k,
-                       int nk, const float* dout, float* grads) const override {
-    if (!learned_) return;
+  // d bias / d log m = -m (i - j)
+  void plan_backward(const PositionView&, const ParamAccess& params, const EncodingPlan& plan,
+                     const std::vector<float>& dvalues) const override {
+    const std::vector<float> m = slopes(params);
+    const int cols = plan.bias.dmax - plan.bias.dmin + 1;
+    std::vector<float> g(H_);
     for (int h = 0; h < H_; ++h) {
-      // d bias / d log m = -m (i - j)
-      const float m = slope(params, h);
-      const float* d = dout + size_t(h) * nq * nk;
       double acc = 0;
-      for (int a = 0; a < nq; ++a)
-        for (int b = 0; b < nk; ++b) acc += double(d[size_t(a) * nk + b]) * (q.pos[a] - k.pos[b]);
-      grads[offset_ + h] += float(-m * acc);
+      for (int c = 0; c < cols; ++c) acc += double(dvalues[size_t(h) * cols + c]) * (plan.bias.dmin + c);
+      g[h] = float(-m[h] * acc);
     }
+    params.add_grad(offset_, g);
   }
 
  private:
-  float slope(const float* params, int h) const {
-    return learned_ ? std::exp(params[offset_ + h]) : fixed_[h];
+  std::vector<float> slopes(const ParamAccess& params) const {
+    if (!learned_) return fixed_;
+    std::vector<float> m = params.read(offset_, H_);
+    for (float& x : m) x = std::exp(x);
+    return m;
   }
   int H_;
   bool learned_;
   std::vector<float> fixed_;
-  size_t offset_ = 0;
+  int64_t offset_ = 0;
 };
 
 }  // namespace

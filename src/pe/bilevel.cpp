@@ -2,7 +2,8 @@
 
 #include <algorithm>
 
-#include "model/config.h"
+#include "arch/model_config.h"
+#include "pe/plan_util.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -75,57 +76,43 @@ void Segmenter::segment(const int32_t* tokens, int n, int32_t* seg, int32_t* int
   for (int t = 0; t < n; ++t) next(s, tokens[t], seg[t], intra[t]);
 }
 
-void add_bilevel_positions(const ModelConfig& c, Batch& batch) {
-  if (!is_bilevel(c)) return;
-  const Segmenter segmenter(bilevel_settings(c, "model"), c.vocab_size);
-  const size_t N = size_t(batch.B) * batch.T;
-  batch.seg.assign(N, 0);
-  batch.intra.assign(N, 0);
-  for (int b = 0; b < batch.B; ++b) {
-    const size_t o = size_t(b) * batch.T;
-    segmenter.segment(batch.tokens.data() + o, batch.T, batch.seg.data() + o,
-                      batch.intra.data() + o);
-  }
-}
+BilevelEncoding::BilevelEncoding(const ModelConfig& c, const BilevelSettings& s, float init_std)
+    : segmenter_(s, c.vocab_size), D_(c.d_model), A_(s.intra_size), init_std_(init_std) {}
 
 void BilevelEncoding::declare_parameters(ParameterLayout& layout) {
   const int i = layout.add("model.pe.bipe.intra.weight", {A_, D_}, Init::Normal, init_std_);
-  offset_ = layout[i].offset;
+  offset_ = int64_t(layout[i].offset);
 }
 
-void BilevelEncoding::init_parameters(float* params) const {
-  std::fill_n(params + offset_ + size_t(A_ - 1) * D_, D_, 0.0f);
+void BilevelEncoding::init_parameters(float* host_params) const {
+  std::fill_n(host_params + offset_ + size_t(A_ - 1) * D_, D_, 0.0f);
 }
 
-void BilevelEncoding::check_positions(const Positions& p, int n) const {
+void BilevelEncoding::derive_streams(const int32_t* tokens, int n, StreamState& state,
+                                     const DerivedStreams& out) const {
+  Segmenter::State st{state.value[0], state.value[1]};
+  int32_t* seg = out[Stream::Segment];
+  int32_t* intra = out[Stream::IntraSegment];
+  for (int t = 0; t < n; ++t) segmenter_.next(st, tokens[t], seg[t], intra[t]);
+  state.value[0] = st.seg, state.value[1] = st.intra;
+}
+
+void BilevelEncoding::check_streams(const TokenStreams& s, int n) const {
+  const int32_t *seg = s[Stream::Segment], *intra = s[Stream::IntraSegment];
   for (int t = 0; t < n; ++t) {
-    if (p.intra[t] < 0 || p.intra[t] >= A_)
+    if (intra && (intra[t] < 0 || intra[t] >= A_))
       fail("{}: intra-segment index {} (token {}) is outside the table of {} rows "
            "(pe.intra_size); the segmentation clamps it to {}",
-           name(), p.intra[t], t, A_, A_ - 1);
-    if (p.seg[t] < 0) fail("{}: negative segment index {} (token {})", name(), p.seg[t], t);
+           name(), intra[t], t, A_, A_ - 1);
+    if (seg && seg[t] < 0) fail("{}: negative segment index {} (token {})", name(), seg[t], t);
   }
 }
 
-void BilevelEncoding::input_forward(const float* params, const Positions& p, int n,
-                                    float* x) const {
-  const float* table = params + offset_;
-#pragma omp parallel for schedule(static)
-  for (int t = 0; t < n; ++t) {
-    const float* row = table + size_t(p.intra[t]) * D_;
-    float* out = x + size_t(t) * D_;
-    for (int d = 0; d < D_; ++d) out[d] += row[d];
-  }
-}
-
-void BilevelEncoding::input_backward(const float*, const Positions& p, int n, const float* dx,
-                                     float* grads) const {
-  float* g = grads + offset_;
-  // Parallel over columns: rows with equal indices never race. Row A-1 is frozen.
-#pragma omp parallel for schedule(static)
-  for (int d = 0; d < D_; ++d)
-    for (int t = 0; t < n; ++t)
-      if (p.intra[t] != A_ - 1) g[size_t(p.intra[t]) * D_ + d] += dx[size_t(t) * D_ + d];
+void BilevelEncoding::plan(const PositionView& v, const ParamAccess&, EncodingPlan& out) const {
+  plan_input_rows(v, Stream::IntraSegment, out.input);
+  out.input.table_param = offset_;
+  out.input.rows = A_;
+  out.input.frozen_row = A_ - 1;
 }
 
 }  // namespace lengen

@@ -2,13 +2,13 @@
 // with a delimiter token (newline, full stop...). Every token gets a segment index (its
 // position for the inter-segment encoding: RoPE in bipe_rope, ALiBi in bipe_alibi) and an
 // intra-segment index into a learned table added to the embeddings. This file holds what both
-// encodings share: the options, the segmentation and the intra-segment table.
+// encodings share: the options, the segmentation and the intra-segment table. The encodings
+// derive both streams from the tokens themselves (incrementally when decoding).
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "model/transformer.h"
 #include "pe/positional_encoding.h"
 
 namespace lengen {
@@ -44,30 +44,28 @@ class Segmenter {
   int intra_size_;
 };
 
-// Fills batch.seg / batch.intra row by row (fresh at every row) when the model's encoding is
-// bilevel; leaves the batch alone otherwise.
-void add_bilevel_positions(const ModelConfig& c, Batch& batch);
-
-// The input half shared by both encodings: table[A, D] ("model.pe.bipe.intra.weight") indexed
-// by the intra id. Row A-1 (where long segments are clamped) starts at zero and is frozen, as
-// in the reference (padding_idx of its nn.Embedding).
+// The part shared by both encodings: the segment streams and the input table [A, D]
+// ("model.pe.bipe.intra.weight") indexed by the intra id. Row A-1 (where long segments are
+// clamped) starts at zero and is frozen, as in the reference (padding_idx of its nn.Embedding).
 class BilevelEncoding : public PositionalEncoding {
  public:
-  BilevelEncoding(int d_model, int intra_size, float init_std)
-      : D_(d_model), A_(intra_size), init_std_(init_std) {}
+  BilevelEncoding(const ModelConfig& c, const BilevelSettings& s, float init_std);
   void declare_parameters(ParameterLayout& layout) override;
-  void init_parameters(float* params) const override;
-  bool needs_segments() const override { return true; }
-  void check_positions(const Positions& p, int n) const override;
-  bool acts_on_input() const override { return true; }
-  void input_forward(const float* params, const Positions& p, int n, float* x) const override;
-  void input_backward(const float* params, const Positions& p, int n, const float* dx,
-                      float* grads) const override;
+  void init_parameters(float* host_params) const override;
+  std::vector<Stream> streams() const override { return {Stream::Segment, Stream::IntraSegment}; }
+  bool derives(Stream s) const override {
+    return s == Stream::Segment || s == Stream::IntraSegment;
+  }
+  void derive_streams(const int32_t* tokens, int n, StreamState& state,
+                      const DerivedStreams& out) const override;
+  void check_streams(const TokenStreams& s, int n) const override;
+  void plan(const PositionView& v, const ParamAccess& params, EncodingPlan& out) const override;
 
  private:
+  Segmenter segmenter_;
   int D_, A_;
   float init_std_;
-  size_t offset_ = 0;
+  int64_t offset_ = 0;
 };
 
 // Initial standard deviation of the intra table: pe.init_std, default the model's init_std

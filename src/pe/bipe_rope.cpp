@@ -1,10 +1,10 @@
 // bipe_rope (He et al. 2024): the intra-segment table on the input (pe/bilevel.h) and RoPE whose
 // position is the segment index: Llama half-split pairing over all head dims, `base` (10000).
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/bilevel.h"
 #include "pe/encodings.h"
+#include "pe/plan_util.h"
 #include "pe/rotary_math.h"
-#include "pe/rotation.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -13,20 +13,15 @@ namespace {
 class BipeRope final : public BilevelEncoding {
  public:
   BipeRope(const ModelConfig& c, const BilevelSettings& s, float init_std, double base)
-      : BilevelEncoding(c.d_model, s.intra_size, init_std),
-        rotation_(c.n_heads, c.d_head, c.d_head, /*interleaved=*/false,
-                  rotary_inv_freq(c.d_head, base, RopeScaling{})) {}
+      : BilevelEncoding(c, s, init_std), inv_freq_(rotary_inv_freq(c.d_head, base, RopeScaling{})) {}
   std::string name() const override { return "bipe_rope"; }
-  bool acts_on_qk() const override { return true; }
-  void qk_forward(const Positions& p, int n, float* x, int ld, bool) const override {
-    rotation_.rotate(p.seg, n, x, ld, 1.0f);
-  }
-  void qk_backward(const Positions& p, int n, float* dx, int ld, bool) const override {
-    rotation_.rotate(p.seg, n, dx, ld, -1.0f);
+  void plan(const PositionView& v, const ParamAccess& params, EncodingPlan& out) const override {
+    BilevelEncoding::plan(v, params, out);
+    plan_rotation(v, Stream::Segment, inv_freq_, /*interleaved=*/false, out.rotation);
   }
 
  private:
-  RotaryRotation rotation_;
+  std::vector<float> inv_freq_;
 };
 
 }  // namespace

@@ -22,10 +22,10 @@ PeFactory make_fire, make_kerple, make_xpos, make_abacus;
 int t5_bucket(int n, int num_buckets, int max_distance);
 // Press et al. ALiBi slopes for any head count.
 std::vector<double> alibi_slopes(int n_heads);
-// out[h][a][b] = -slopes[h] * (q_pos[a] - k_pos[b]), out laid out [H, nq, nk] (alibi on
+// The ALiBi bias -slopes[h] * (q - k) on stream s as a computed distance table (alibi on
 // position ids, bipe_alibi on segment ids).
-void alibi_bias_forward(const float* slopes, int n_heads, const int32_t* q_pos, int nq,
-                        const int32_t* k_pos, int nk, float* out);
+void alibi_bias_plan(const std::vector<float>& slopes, const PositionView& v, Stream s,
+                     BiasPlan& out);
 // Sinusoidal table entry P[p][d] (halves concatenated: sin for d < D/2, cos after).
 float sinusoid_value(int p, int d, int D);
 

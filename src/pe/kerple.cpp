@@ -7,8 +7,9 @@
 // slopes. The same bias in every layer.
 #include <cmath>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
+#include "pe/plan_util.h"
 
 namespace lengen {
 namespace {
@@ -18,60 +19,63 @@ class Kerple final : public PositionalEncoding {
   Kerple(int n_heads, bool power) : H_(n_heads), power_(power) {}
   std::string name() const override { return "kerple"; }
   void declare_parameters(ParameterLayout& layout) override {
-    r1_ = layout[layout.add("model.pe.kerple.log_r1", {H_}, Init::Zeros)].offset;
-    r2_ = layout[layout.add("model.pe.kerple.log_r2", {H_}, Init::Zeros)].offset;
+    r1_ = int64_t(layout[layout.add("model.pe.kerple.log_r1", {H_}, Init::Zeros)].offset);
+    r2_ = int64_t(layout[layout.add("model.pe.kerple.log_r2", {H_}, Init::Zeros)].offset);
   }
-  void init_parameters(float* params) const override {
+  void init_parameters(float* host_params) const override {
     const std::vector<double> slopes = alibi_slopes(H_);
     for (int h = 0; h < H_; ++h) {
-      params[r1_ + h] = power_ ? float(std::log(slopes[h])) : 0.0f;
-      params[r2_ + h] = power_ ? 0.0f : float(std::log(slopes[h]));
+      host_params[r1_ + h] = power_ ? float(std::log(slopes[h])) : 0.0f;
+      host_params[r2_ + h] = power_ ? 0.0f : float(std::log(slopes[h]));
     }
   }
-  bool acts_on_scores() const override { return true; }
-  bool has_learned_scores() const override { return true; }
-  void scores_forward(const float* params, const Positions& q, int nq, const Positions& k, int nk,
-                      float* out) const override {
-    for (int h = 0; h < H_; ++h) {
-      const float r1 = std::exp(params[r1_ + h]), r2 = std::exp(params[r2_ + h]);
-      float* o = out + size_t(h) * nq * nk;
-      for (int a = 0; a < nq; ++a)
-        for (int b = 0; b < nk; ++b) o[size_t(a) * nk + b] = -r1 * kernel(distance(q, a, k, b), r2);
-    }
+  // A computed table over the distances: b = -r1 g(|d|; r2).
+  void plan(const PositionView& v, const ParamAccess& params, EncodingPlan& out) const override {
+    const std::vector<float> r1 = exp_of(params.read(r1_, H_)), r2 = exp_of(params.read(r2_, H_));
+    BiasPlan& b = out.bias;
+    const int cols = plan_distance_columns(v, Stream::Position, H_, b);
+    b.computed_values_learned = true;
+    for (int h = 0; h < H_; ++h)
+      for (int c = 0; c < cols; ++c)
+        b.values[size_t(h) * cols + c] = -r1[h] * kernel(distance(b.dmin + c), r2[h]);
   }
   // With b = -r1 g(d; r2): db/dlog r1 = b; db/dlog r2 = -r1 r2 dg/dr2, where
   // log: dg/dr2 = d / (1 + r2 d);  power: dg/dr2 = d^r2 ln d (0 at d = 0).
-  void scores_backward(const float* params, const Positions& q, int nq, const Positions& k,
-                       int nk, const float* dout, float* grads) const override {
+  void plan_backward(const PositionView&, const ParamAccess& params, const EncodingPlan& plan,
+                     const std::vector<float>& dvalues) const override {
+    const std::vector<float> r1 = exp_of(params.read(r1_, H_)), r2 = exp_of(params.read(r2_, H_));
+    const BiasPlan& b = plan.bias;
+    const int cols = b.dmax - b.dmin + 1;
+    std::vector<float> g1(H_), g2(H_);
     for (int h = 0; h < H_; ++h) {
-      const float r1 = std::exp(params[r1_ + h]), r2 = std::exp(params[r2_ + h]);
-      const float* d = dout + size_t(h) * nq * nk;
-      double g1 = 0, g2 = 0;
-      for (int a = 0; a < nq; ++a)
-        for (int b = 0; b < nk; ++b) {
-          const double g = d[size_t(a) * nk + b];
-          if (g == 0) continue;
-          const float dist = distance(q, a, k, b);
-          g1 += g * -r1 * kernel(dist, r2);
-          const double dk = power_ ? (dist > 0 ? std::pow(dist, r2) * std::log(dist) : 0.0)
-                                   : dist / (1.0 + r2 * dist);
-          g2 += g * -r1 * r2 * dk;
-        }
-      grads[r1_ + h] += float(g1);
-      grads[r2_ + h] += float(g2);
+      double s1 = 0, s2 = 0;
+      for (int c = 0; c < cols; ++c) {
+        const double g = dvalues[size_t(h) * cols + c];
+        if (g == 0) continue;
+        const float dist = distance(b.dmin + c);
+        s1 += g * -r1[h] * kernel(dist, r2[h]);
+        const double dk = power_ ? (dist > 0 ? std::pow(dist, r2[h]) * std::log(dist) : 0.0)
+                                 : dist / (1.0 + r2[h] * dist);
+        s2 += g * -r1[h] * r2[h] * dk;
+      }
+      g1[h] = float(s1), g2[h] = float(s2);
     }
+    params.add_grad(r1_, g1);
+    params.add_grad(r2_, g2);
   }
 
  private:
-  static float distance(const Positions& q, int a, const Positions& k, int b) {
-    return float(std::abs(q.pos[a] - k.pos[b]));
+  static std::vector<float> exp_of(std::vector<float> x) {
+    for (float& v : x) v = std::exp(v);
+    return x;
   }
+  static float distance(int d) { return float(std::abs(d)); }
   float kernel(float dist, float r2) const {
     return power_ ? (dist > 0 ? std::pow(dist, r2) : 0.0f) : std::log1p(r2 * dist);
   }
   int H_;
   bool power_;
-  size_t r1_ = 0, r2_ = 0;
+  int64_t r1_ = 0, r2_ = 0;
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
 // nope: no positional signal at all; causal attention alone breaks the symmetry.
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
 
 namespace lengen {
@@ -8,6 +8,7 @@ namespace {
 class NoPE final : public PositionalEncoding {
  public:
   std::string name() const override { return "nope"; }
+  std::vector<Stream> streams() const override { return {}; }
 };
 
 }  // namespace

@@ -1,12 +1,8 @@
-// The positional-encoding interface. An encoding can act at three places of the transformer,
-// and implements only the hooks it needs:
-//   input  - adds a vector to each token embedding     (abs_sin, abs_learned, BiPE tables)
-//   qk     - transforms queries and keys per position  (rotary)
-//   scores - adds a bias b(h, i, j) to q.k             (t5_bias, alibi, alibi_learned)
-// Each hook has its backward; learned tensors are declared into the model's parameter layout
-// and addressed through the parameter / gradient base pointers passed to every call.
-// Positions come in per token (never derived from the token index here), so schemes with
-// supplied position ids, segments or random offsets need no change in the engine.
+// The positional-encoding interface. An encoding never runs its own loops over the model's
+// tensors: it turns positions and its learned tensors into a plan (pe/plan.h) of small tensors
+// that the engine's generic ops consume on any backend: a table added to the inputs, a rotation
+// of queries and keys, a score bias evaluated inside attention. Adding an encoding = one file
+// in this folder implementing these hooks + one line in registry.cpp.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -15,23 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/params.h"
+#include "arch/param_layout.h"
+#include "pe/plan.h"
+#include "pe/streams.h"
 
 namespace lengen {
 
 struct ModelConfig;
-class Rng;
-
-// Positions of n tokens: pos[t] (position id), seg[t] and intra[t] (bilevel encodings; null
-// unless the encoding asks for them).
-struct Positions {
-  const int32_t* pos = nullptr;
-  const int32_t* seg = nullptr;
-  const int32_t* intra = nullptr;
-  Positions offset(int t) const {
-    return {pos ? pos + t : nullptr, seg ? seg + t : nullptr, intra ? intra + t : nullptr};
-  }
-};
 
 class PositionalEncoding {
  public:
@@ -40,35 +26,27 @@ class PositionalEncoding {
 
   // Learned tensors: registered once into the model's layout (names under "model.pe.").
   virtual void declare_parameters(ParameterLayout& layout) {}
-  // Called after the generic initialisation (Init::Normal/Zeros/Ones of each declared tensor)
-  // for encodings whose tensors start at computed values.
-  virtual void init_parameters(float* params) const {}
-  virtual bool needs_segments() const { return false; }
-  // Throws lengen::Error when a position cannot be encoded (e.g. beyond a learned table).
-  virtual void check_positions(const Positions& p, int n) const {}
+  // Tensors that start at computed values, set on the host after the generic initialisation
+  // (Init::Normal/Zeros/Ones of each declared tensor).
+  virtual void init_parameters(float* host_params) const {}
 
-  // input hook: x[n, D] += P(positions); backward accumulates into its own gradients.
-  virtual bool acts_on_input() const { return false; }
-  virtual void input_forward(const float* params, const Positions& p, int n, float* x) const {}
-  virtual void input_backward(const float* params, const Positions& p, int n, const float* dx,
-                              float* grads) const {}
+  // The streams it reads (pe/streams.h). A supplied stream (DigitPlace) must come with the
+  // tokens; the others it derives itself.
+  virtual std::vector<Stream> streams() const { return {Stream::Position}; }
+  virtual bool derives(Stream s) const { return false; }
+  // Derives its streams of n consecutive tokens of one row, continuing `state`.
+  virtual void derive_streams(const int32_t* tokens, int n, StreamState& state,
+                              const DerivedStreams& out) const {}
+  // Throws lengen::Error naming the token when a stream value cannot be encoded (a position
+  // beyond a learned table, a negative id...). Streams absent from `s` are not checked.
+  virtual void check_streams(const TokenStreams& s, int n) const {}
 
-  // qk hook: x is [n, H*dh] with row stride ld (queries or keys of n tokens), in place.
-  // backward maps d(transformed) to d(original), in place.
-  virtual bool acts_on_qk() const { return false; }
-  virtual void qk_forward(const Positions& p, int n, float* x, int ld, bool is_key) const {}
-  virtual void qk_backward(const Positions& p, int n, float* dx, int ld, bool is_key) const {}
-
-  // scores hook: out[h][a][b] = bias for query a (of nq) and key b (of nk), all H heads,
-  // out laid out [H, nq, nk]. backward accumulates dbias (same layout) into the gradients;
-  // it is called for one batch row at a time, never concurrently.
-  virtual bool acts_on_scores() const { return false; }
-  virtual void scores_forward(const float* params, const Positions& q, int nq, const Positions& k,
-                              int nk, float* out) const {}
-  virtual void scores_backward(const float* params, const Positions& q, int nq,
-                               const Positions& k, int nk, const float* dout, float* grads) const {}
-  // True when scores_backward does anything (the engine then keeps d(bias) across layers).
-  virtual bool has_learned_scores() const { return false; }
+  // The plan of one call (the streams of `v` already checked).
+  virtual void plan(const PositionView& v, const ParamAccess& params, EncodingPlan& out) const {}
+  // For a bias of computed values with computed_values_learned: maps d(values) to the
+  // gradients of its tensors through params.add_grad.
+  virtual void plan_backward(const PositionView& v, const ParamAccess& params,
+                             const EncodingPlan& plan, const std::vector<float>& dvalues) const {}
 };
 
 // Builds the encoding named by config.pe["type"], validating its keys (errors name `where`,
@@ -76,6 +54,13 @@ class PositionalEncoding {
 std::unique_ptr<PositionalEncoding> make_positional_encoding(const ModelConfig& config,
                                                              const std::string& where = "config");
 std::vector<std::string> pe_type_names();
+// Checks that positions 0..n-1 (the position stream alone) can be encoded, e.g. by a learned
+// table; throws lengen::Error naming the first that cannot.
+void check_index_positions(const PositionalEncoding& pe, int n);
+// A model config checked whole: its own keys (ModelConfig::validate) and its encoding's.
+void validate_model_config(const ModelConfig& config, const std::string& where);
+ModelConfig model_config_from_json(const nlohmann::json& j,
+                                   const std::string& where = "config");
 
 // Reads the encoding's own keys with defaults and rejects unknown ones: each encoding lists
 // the keys it accepts.

@@ -1,8 +1,9 @@
 // The list of positional encodings: adding one = one file in src/pe/ + one line here.
+#include <algorithm>
 #include <functional>
 #include <map>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
 #include "util/error.h"
 
@@ -47,6 +48,25 @@ std::unique_ptr<PositionalEncoding> make_positional_encoding(const ModelConfig& 
     fail("{}: key 'pe.type' has value \"{}\"; allowed values: {}", where, type,
          fmt::join(pe_type_names(), ", "));
   return it->second(config, where);
+}
+
+void check_index_positions(const PositionalEncoding& pe, int n) {
+  std::vector<int32_t> pos(size_t(std::max(n, 0)));
+  for (int i = 0; i < n; ++i) pos[size_t(i)] = i;
+  TokenStreams s;
+  s.of[int(Stream::Position)] = pos.data();
+  pe.check_streams(s, n);
+}
+
+void validate_model_config(const ModelConfig& config, const std::string& where) {
+  config.validate(where);
+  make_positional_encoding(config, where);  // validates the encoding's own keys
+}
+
+ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& where) {
+  ModelConfig c = ModelConfig::from_json(j, where);
+  make_positional_encoding(c, where);
+  return c;
 }
 
 PeOptions::PeOptions(const nlohmann::json& pe, std::string where, std::vector<std::string> allowed)

@@ -3,15 +3,15 @@
 // (GPT-J "interleaved" pairs (2t, 2t+1); Llama "half" pairs (t, t + rdim/2)), the base, and
 // the inference-time context extension `scaling` (none, linear, ntk, yarn; rotary_math.h),
 // which changes no parameter, so a checkpoint can be evaluated under any of them.
-// The rotation itself is shared with bipe_rope (pe/rotation.h).
+// The plan (per-token angles) is built by pe/plan_util.h, shared with xpos and bipe_rope.
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
 #include "pe/rotary_math.h"
-#include "pe/rotation.h"
+#include "pe/plan_util.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -53,18 +53,20 @@ namespace {
 
 class Rotary final : public PositionalEncoding {
  public:
-  explicit Rotary(RotaryRotation rotation) : rotation_(std::move(rotation)) {}
+  Rotary(const RotarySettings& s)
+      : inv_freq_(rotary_inv_freq(s.rotary_dim, s.base, s.scaling)),
+        interleaved_(s.interleaved),
+        temperature_(float(rotary_attention_factor(s.scaling))) {}
   std::string name() const override { return "rotary"; }
-  bool acts_on_qk() const override { return true; }
-  void qk_forward(const Positions& p, int n, float* x, int ld, bool) const override {
-    rotation_.rotate(p.pos, n, x, ld, 1.0f);
-  }
-  void qk_backward(const Positions& p, int n, float* dx, int ld, bool) const override {
-    rotation_.rotate(p.pos, n, dx, ld, -1.0f);
+  void plan(const PositionView& v, const ParamAccess&, EncodingPlan& out) const override {
+    plan_rotation(v, Stream::Position, inv_freq_, interleaved_, out.rotation);
+    out.rotation.uniform_scale = temperature_;
   }
 
  private:
-  RotaryRotation rotation_;
+  std::vector<float> inv_freq_;
+  bool interleaved_;
+  float temperature_;
 };
 
 }  // namespace
@@ -109,10 +111,7 @@ RotarySettings rotary_geometry(const ModelConfig& c, const PeOptions& o) {
 
 std::unique_ptr<PositionalEncoding> make_rotary(const ModelConfig& c, const std::string& where) {
   const RotarySettings s = rotary_settings(c, where);
-  return std::make_unique<Rotary>(RotaryRotation(
-      c.n_heads, c.d_head, s.rotary_dim, s.interleaved,
-      rotary_inv_freq(s.rotary_dim, s.base, s.scaling),
-      float(rotary_attention_factor(s.scaling))));
+  return std::make_unique<Rotary>(s);
 }
 
 }  // namespace lengen

@@ -1,9 +1,11 @@
 // t5_bias: learned scalar bias per (head, distance bucket) added to the scores (Raffel et al.),
-// unidirectional buckets; one table [num_buckets, H] shared by all layers.
+// unidirectional buckets; one table [num_buckets, H] shared by all layers. Its plan maps each
+// distance to its bucket and points the bias at the table itself, so attention reads (and its
+// backward accumulates into) the parameter directly.
 #include <algorithm>
 #include <cmath>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 #include "pe/encodings.h"
 #include "util/error.h"
 
@@ -29,33 +31,25 @@ class T5Bias final : public PositionalEncoding {
   std::string name() const override { return "t5_bias"; }
   void declare_parameters(ParameterLayout& layout) override {
     const int i = layout.add("model.pe.t5_bias.weight", {buckets_, H_}, Init::Normal, init_std_);
-    offset_ = layout[i].offset;
+    offset_ = int64_t(layout[i].offset);
   }
-  bool acts_on_scores() const override { return true; }
-  bool has_learned_scores() const override { return true; }
-  void scores_forward(const float* params, const Positions& q, int nq, const Positions& k, int nk,
-                      float* out) const override {
-    const float* table = params + offset_;
-    for (int a = 0; a < nq; ++a)
-      for (int b = 0; b < nk; ++b) {
-        const int bucket = t5_bucket(q.pos[a] - k.pos[b], buckets_, max_distance_);
-        for (int h = 0; h < H_; ++h) out[(size_t(h) * nq + a) * nk + b] = table[bucket * H_ + h];
-      }
-  }
-  void scores_backward(const float*, const Positions& q, int nq, const Positions& k, int nk,
-                       const float* dout, float* grads) const override {
-    float* g = grads + offset_;
-    for (int a = 0; a < nq; ++a)
-      for (int b = 0; b < nk; ++b) {
-        const int bucket = t5_bucket(q.pos[a] - k.pos[b], buckets_, max_distance_);
-        for (int h = 0; h < H_; ++h) g[bucket * H_ + h] += dout[(size_t(h) * nq + a) * nk + b];
-      }
+  void plan(const PositionView& v, const ParamAccess&, EncodingPlan& out) const override {
+    BiasPlan& b = out.bias;
+    const StreamRange r = stream_range(v, Stream::Position);
+    b.active = true;
+    b.dmin = r.dmin, b.dmax = r.dmax;
+    b.col_of.resize(size_t(r.dmax - r.dmin + 1));
+    for (int d = r.dmin; d <= r.dmax; ++d)
+      b.col_of[size_t(d - r.dmin)] = t5_bucket(d, buckets_, max_distance_);
+    b.values_param = offset_;  // table [buckets, H]: value(h, bucket) at bucket * H + h
+    b.h_stride = 1, b.r_stride = 0, b.c_stride = H_;
+    b.extent = int64_t(buckets_) * H_;
   }
 
  private:
   int H_, buckets_, max_distance_;
   float init_std_;
-  size_t offset_ = 0;
+  int64_t offset_ = 0;
 };
 
 }  // namespace

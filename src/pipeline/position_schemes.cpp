@@ -45,19 +45,16 @@ TokenPosition token_position(const PositionScheme& s, const std::vector<int32_t>
 
 DecodePositions decode_positions(const PositionScheme& s,
                                  const std::vector<const std::vector<int32_t>*>& ids) {
-  return [s, ids](int b, int t, int32_t& pos, int32_t& seg, int32_t& intra) {
+  return [s, ids](int b, int t, int32_t& pos, int32_t& place) {
     const TokenPosition p = token_position(s, *ids[b], t);
-    pos = p.pos, seg = 0, intra = p.intra;
+    pos = p.pos, place = p.place;
   };
 }
 
 void assign_positions(const PositionScheme& s, const std::vector<const std::vector<int32_t>*>& row_ids,
                       Rng* rng, Batch& batch) {
   const int T = batch.T;
-  if (s.kind == "abacus") {
-    batch.seg.assign(batch.pos.size(), 0);
-    batch.intra.assign(batch.pos.size(), 0);
-  }
+  if (s.kind == "abacus") batch.place.assign(batch.pos.size(), 0);
   std::vector<int32_t> subset;
   for (int b = 0; b < batch.B; ++b) {
     static const std::vector<int32_t> none;
@@ -85,9 +82,9 @@ void assign_positions(const PositionScheme& s, const std::vector<const std::vect
     for (int t = 0; t < T; ++t) {
       TokenPosition p = token_position(s, ids, t);
       if (s.kind == "coupled" && p.pos > 0) p.pos += offset;
-      if (s.kind == "abacus" && p.intra > 0) p.intra += offset;
+      if (s.kind == "abacus" && p.place > 0) p.place += offset;
       batch.pos[size_t(b) * T + t] = p.pos;
-      if (s.kind == "abacus") batch.intra[size_t(b) * T + t] = p.intra;
+      if (s.kind == "abacus") batch.place[size_t(b) * T + t] = p.place;
     }
   }
 }

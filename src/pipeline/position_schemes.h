@@ -7,8 +7,9 @@
 //            al. 2024): digits of equal significance share a position. The callers pass
 //            EncodedExample::coupled_ids, where from <sep> on each token has the id of the
 //            token it predicts (pipeline/task_data.h).
-//   abacus   positions 0, 1, ...; the task's ids (digit significance) go to the intra stream,
-//            read by the `abacus` encoding (McLeish et al. 2024). The default with pe abacus.
+//   abacus   positions 0, 1, ...; the task's ids (digit significance) go to the digit-place
+//            stream, read by the `abacus` encoding (McLeish et al. 2024). The default with pe
+//            abacus.
 // coupled and abacus: in training, nonzero ids are shifted by one random offset per row in
 // [0, data.position_offset] (0 stays "not a digit"), so that the ids of long test numbers are
 // trained too; evaluation uses the ids unshifted.
@@ -19,7 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/transformer.h"
+#include "model/batch.h"
+#include "model/decode.h"
 #include "util/rng.h"
 
 namespace lengen {
@@ -36,10 +38,10 @@ struct PositionScheme {
 // and its randomness, and checks them against model.pe; errors name `where` and the key.
 PositionScheme resolve_position_scheme(const nlohmann::json& run_config, const std::string& where);
 
-// Position id and intra id of token t of a row whose task ids are `ids` (token-aligned; empty
-// or shorter: 0), at evaluation (no randomness).
+// Position id and digit place of token t of a row whose task ids are `ids` (token-aligned;
+// empty or shorter: 0), at evaluation (no randomness).
 struct TokenPosition {
-  int32_t pos, intra;
+  int32_t pos, place;
 };
 TokenPosition token_position(const PositionScheme& s, const std::vector<int32_t>& ids, int t);
 
@@ -49,7 +51,7 @@ TokenPosition token_position(const PositionScheme& s, const std::vector<int32_t>
 DecodePositions decode_positions(const PositionScheme& s,
                                  const std::vector<const std::vector<int32_t>*>& ids);
 
-// Fills batch.pos (and seg/intra for abacus) for every row: row_ids[b] are row b's task ids.
+// Fills batch.pos (and batch.place for abacus) for every row: row_ids[b] are row b's task ids.
 // `training_rng` non-null draws the training-time randomness (randomized positions, offsets).
 void assign_positions(const PositionScheme& s, const std::vector<const std::vector<int32_t>*>& row_ids,
                       Rng* training_rng, Batch& batch);

@@ -59,7 +59,7 @@ ModelConfig resolve_model(const nlohmann::json& model_json, const data::Vocabula
          "(it is taken from the data)",
          where, j["vocab_size"].dump(), vocab.size());
   j["vocab_size"] = vocab.size();
-  return ModelConfig::from_json(j, where + ": model");
+  return model_config_from_json(j, where + ": model");
 }
 
 std::vector<size_t> evenly_spaced(size_t n, size_t k) {
@@ -130,11 +130,8 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   {  // the longest training sequence must fit the encoding (e.g. a learned table)
     size_t longest = 0;
     for (const auto& e : train_examples) longest = std::max(longest, e.total());
-    std::vector<int32_t> pos(longest);
-    for (size_t i = 0; i < longest; ++i) pos[i] = int32_t(i);
-    Transformer probe(model);
     try {
-      probe.pe().check_positions(Positions{pos.data(), nullptr, nullptr}, int(longest));
+      check_index_positions(*make_positional_encoding(model), int(longest));
     } catch (const Error& e) {
       fail("training sequences of up to {} tokens do not fit the encoding: {}", longest, e.what());
     }

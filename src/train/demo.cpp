@@ -5,7 +5,8 @@
 #include <fmt/format.h>
 
 #include "data/synthetic.h"
-#include "model/config.h"
+#include "arch/model_config.h"
+#include "model/decode.h"
 #include "train/trainer.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -40,7 +41,7 @@ std::vector<DemoResult> run_copy_demo(const DemoOptions& o) {
     run.model = model_preset(o.preset);
     run.model.vocab_size = task.vocab_size();
     run.model.pe = {{"type", pe}};
-    run.model.validate("--pe " + pe);
+    validate_model_config(run.model, "--pe " + pe);
     run.train.steps = o.steps;
     run.train.batch_size = o.batch_size;
     run.train.seed = o.seed;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/transformer.h"
+#include "model/batch.h"
 
 namespace lengen {
 

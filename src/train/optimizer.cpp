@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "kernels/cpu/kernels.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -22,11 +21,12 @@ float learning_rate(const ScheduleConfig& s, float peak, int64_t step, int64_t t
   fail("schedule kind '{}' unknown; allowed: constant, linear, polynomial, cosine", s.kind);
 }
 
-AdamW::AdamW(const ParameterLayout& layout, const OptimizerConfig& config)
-    : layout_(layout), cfg_(config) {
-  m_.assign(layout.total(), 0.0f);
-  v_.assign(layout.total(), 0.0f);
-  for (const auto& t : layout.tensors()) {
+AdamW::AdamW(const Transformer& model, const OptimizerConfig& config)
+    : layout_(model.layout()), backend_(model.backend()), cfg_(config) {
+  const size_t bytes = layout_.total() * sizeof(float);
+  m_ = Buffer(backend_, bytes);
+  v_ = Buffer(backend_, bytes);
+  for (const auto& t : layout_.tensors()) {
     bool decay = cfg_.weight_decay > 0;
     for (const auto& pattern : cfg_.no_decay)
       if (t.name.find(pattern) != std::string::npos) decay = false;
@@ -34,22 +34,35 @@ AdamW::AdamW(const ParameterLayout& layout, const OptimizerConfig& config)
   }
 }
 
-double AdamW::step(std::vector<float>& params, std::vector<float>& grads, float lr) {
+double AdamW::step(Transformer& model, float lr) {
+  Backend& be = backend_;
+  const size_t n = layout_.total();
+  float* params = model.param(0);
+  float* grads = model.grad(0);
   // The padding between tensors holds zeros in both buffers, so whole-buffer norms are exact.
-  const double norm = std::sqrt(kernels::sum_squares(grads.data(), grads.size()));
+  const double norm = std::sqrt(be.sum_squares(grads, n));
   if (!std::isfinite(norm)) fail("gradient norm is {} at step {}: training diverged", norm, t_ + 1);
   // As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1.
   const double coef = cfg_.grad_clip / (norm + 1e-6);
-  if (cfg_.grad_clip > 0 && coef < 1.0) kernels::scale_inplace(grads.data(), grads.size(), float(coef));
+  if (cfg_.grad_clip > 0 && coef < 1.0) be.scale(grads, n, float(coef));
   ++t_;
-  const kernels::AdamWParams p{lr, cfg_.beta1, cfg_.beta2, cfg_.eps, cfg_.weight_decay, t_};
+  const AdamWStep p{lr, cfg_.beta1, cfg_.beta2, cfg_.eps, cfg_.weight_decay, t_};
   const auto& tensors = layout_.tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     const size_t o = tensors[i].offset;
-    kernels::adamw_update(params.data() + o, grads.data() + o, m_.data() + o, v_.data() + o,
-                          tensors[i].numel, p, decay_[i]);
+    be.adamw_update(params + o, grads + o, m_.f32(o), v_.f32(o), tensors[i].numel, p, decay_[i]);
   }
   return norm;
+}
+
+std::vector<float> AdamW::moment_to_host(Moment which) const {
+  return download(backend_, (which == Moment::First ? m_ : v_).f32(), layout_.total());
+}
+
+void AdamW::moment_from_host(Moment which, const std::vector<float>& host) {
+  if (host.size() != layout_.total())
+    fail("optimizer state: {} values for a layout of {}", host.size(), layout_.total());
+  upload(backend_, (which == Moment::First ? m_ : v_).f32(), host);
 }
 
 }  // namespace lengen

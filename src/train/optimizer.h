@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/params.h"
+#include "arch/param_layout.h"
+#include "backend/backend.h"
+#include "model/transformer.h"
 
 namespace lengen {
 
@@ -32,21 +34,26 @@ struct ScheduleConfig {
 // LR at 1-based step `step` of `total`: linear warm-up from 0 to peak, then the decay.
 float learning_rate(const ScheduleConfig& s, float peak, int64_t step, int64_t total);
 
+// AdamW over a model's parameters; its moments live in buffers of the model's backend.
 class AdamW {
  public:
-  AdamW(const ParameterLayout& layout, const OptimizerConfig& config);
-  // Clips grads in place (if configured) and updates params. Returns the pre-clip grad norm.
-  double step(std::vector<float>& params, std::vector<float>& grads, float lr);
+  AdamW(const Transformer& model, const OptimizerConfig& config);
+  // Clips the model's gradients in place (if configured) and updates its parameters. Returns
+  // the pre-clip gradient norm; a non-finite norm is an error (training diverged).
+  double step(Transformer& model, float lr);
   int64_t steps_taken() const { return t_; }
   void set_steps_taken(int64_t t) { t_ = t; }
-  std::vector<float>& exp_avg() { return m_; }
-  std::vector<float>& exp_avg_sq() { return v_; }
+  // Explicit host copies of the moments (exp_avg, exp_avg_sq), in layout order.
+  enum class Moment { First, Second };
+  std::vector<float> moment_to_host(Moment which) const;
+  void moment_from_host(Moment which, const std::vector<float>& host);
   bool decays(int tensor) const { return decay_[tensor] != 0; }
 
  private:
   const ParameterLayout& layout_;
+  Backend& backend_;
   OptimizerConfig cfg_;
-  std::vector<float> m_, v_;
+  Buffer m_, v_;
   std::vector<char> decay_;
   int64_t t_ = 0;
 };

@@ -13,6 +13,7 @@
 #include "io/dir_lock.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "model/forward.h"
 #include "train/optimizer.h"
 #include "util/error.h"
 #include "util/rng.h"
@@ -45,10 +46,12 @@ void save_training_checkpoint(const TrainingRun& run, const std::string& dir,
   write_directory_atomic(dir, [&](const std::string& tmp) {
     write_model_files(tmp, model, config);
     if (run.write_extra_files) run.write_extra_files(tmp);
+    const std::vector<float> m = opt.moment_to_host(AdamW::Moment::First);
+    const std::vector<float> v = opt.moment_to_host(AdamW::Moment::Second);
     std::vector<io::TensorToWrite> state;
     for (const auto& t : model.layout().tensors()) {
-      state.push_back({"exp_avg." + t.name, t.shape, opt.exp_avg().data() + t.offset});
-      state.push_back({"exp_avg_sq." + t.name, t.shape, opt.exp_avg_sq().data() + t.offset});
+      state.push_back({"exp_avg." + t.name, t.shape, m.data() + t.offset});
+      state.push_back({"exp_avg_sq." + t.name, t.shape, v.data() + t.offset});
     }
     io::save_safetensors(tmp + "/optimizer.safetensors", state);
     nlohmann::json s = {{"step", step},
@@ -64,10 +67,13 @@ int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, 
   const std::string dir = resolve_checkpoint_dir(dir_in);
   load_weights(model, dir + "/model.safetensors");
   const auto file = io::SafetensorsFile::load(dir + "/optimizer.safetensors");
+  std::vector<float> m(model.layout().total(), 0.0f), v(m.size(), 0.0f);
   for (const auto& t : model.layout().tensors()) {
-    file.read_f32("exp_avg." + t.name, t.shape, opt.exp_avg().data() + t.offset);
-    file.read_f32("exp_avg_sq." + t.name, t.shape, opt.exp_avg_sq().data() + t.offset);
+    file.read_f32("exp_avg." + t.name, t.shape, m.data() + t.offset);
+    file.read_f32("exp_avg_sq." + t.name, t.shape, v.data() + t.offset);
   }
+  opt.moment_from_host(AdamW::Moment::First, m);
+  opt.moment_from_host(AdamW::Moment::Second, v);
   const nlohmann::json s = read_json_file(dir + "/trainer_state.json");
   if (!s.contains("step") || !s["step"].is_number_integer())
     fail("{}/trainer_state.json: missing integer 'step'", dir);
@@ -120,7 +126,8 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
 
   auto model = std::make_unique<Transformer>(run.model);
   model->init_weights(run.train.seed);
-  AdamW opt(model->layout(), run.train.optim);
+  AdamW opt(*model, run.train.optim);
+  Workspace workspace(*model);
   TrainResult result;
   BestSoFar best;
   int64_t step = 0;
@@ -164,13 +171,14 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
     ++step;
     const Batch batch = run.next_batch(step);
     model->zero_grads();
-    const double loss = model->forward_backward(batch, dropout_key(run.train.seed, step));
+    const double loss =
+        forward_backward(*model, batch, workspace, dropout_key(run.train.seed, step));
     if (!std::isfinite(loss))
       fail("training diverged: the loss is {} at step {}. Nothing was overwritten: {} holds the "
            "last checkpoint{}. Try a lower lr or stronger clipping.",
            loss, step, run.dir, fs::exists(ckpt) ? "" : " (none yet)");
     const float lr = learning_rate(run.train.schedule, run.train.optim.lr, step, total);
-    const double gnorm = opt.step(model->params(), model->grads(), lr);
+    const double gnorm = opt.step(*model, lr);
     int64_t tokens = 0;
     for (int len : batch.lengths) tokens += len;
     window_loss += loss;

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/batch.h"
 #include "model/transformer.h"
 #include "train/train_config.h"
 

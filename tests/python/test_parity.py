@@ -46,7 +46,7 @@ ENCODINGS = [
     ("rotary_interleaved_full", {"type": "rotary", "pairing": "interleaved", "rotary_fraction": 1.0}),
     ("rotary_dim2_base500", {"type": "rotary", "rotary_dim": 2, "base": 500}),
 ]
-# Beyond the two papers (README "Newer encodings and formats"); abacus reads the intra stream
+# Beyond the two papers (README "Newer encodings and formats"); abacus reads the digit-place stream
 # and is checked with supplied positions in test_parity_newer.py.
 ENCODINGS += [
     ("fire", {"type": "fire"}),

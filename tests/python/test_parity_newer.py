@@ -1,6 +1,6 @@
 """Parity with the PyTorch reference under supplied per-token positions: randomized position
 subsets and coupled (repeating) position ids for the position-indexed encodings beyond the two
-papers, and Abacus's digit-significance ids in the intra stream. `lengen debug step` reads the
+papers, and Abacus's digit-significance ids in the digit-place stream. `lengen debug step` reads the
 positions from the batch file; the reference runs each row with the same ids. Logits, loss and
 every gradient must agree to TOL (same metric as test_parity.py)."""
 from __future__ import annotations
@@ -52,7 +52,7 @@ def test_parity_with_supplied_positions(case, lengen_binary, tmp_path, parity_er
     rng = random.Random(name)
     rows = [[rng.randrange(SIZES["vocab_size"]) for _ in range(n)] for n in LENGTHS]
     ids = [ids_of(n, rng) for n in LENGTHS]
-    stream = "intra" if pe["type"] == "abacus" else "pos"
+    stream = "place" if pe["type"] == "abacus" else "pos"
     res, grads, _ = debug_step(lengen_binary, ckpt, tmp_path,
                                {"rows": rows, "loss_from": LOSS_FROM, stream: ids})
 
@@ -60,8 +60,8 @@ def test_parity_with_supplied_positions(case, lengen_binary, tmp_path, parity_er
     nll, logits = [], []
     for b, r in enumerate(rows):
         t = torch.tensor(ids[b])
-        lg = model(torch.tensor([r]), pos=None if stream == "intra" else t,
-                   intra=t if stream == "intra" else None)[0]
+        lg = model(torch.tensor([r]), pos=None if stream == "place" else t,
+                   intra=t if stream == "place" else None)[0]
         logits.append(lg)
         lp = torch.log_softmax(lg, -1)[: len(r) - 1].gather(1, torch.tensor(r[1:])[:, None])[:, 0]
         nll.append(-lp[LOSS_FROM[b]:])

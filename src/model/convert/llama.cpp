@@ -173,7 +173,7 @@ class LlamaFormat final : public ReferenceFormat {
       if (rpe == "bipe_rope") m["pe"]["base"] = theta;
     }
     r.finish();
-    return ModelConfig::from_json(m, where);
+    return model_config_from_json(m, where);
   }
 
   std::vector<TensorName> tensors(const ModelConfig& c) const override {

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/config.h"
+#include "arch/model_config.h"
 
 namespace lengen::convert {
 

@@ -157,7 +157,7 @@ class T5Format final : public ReferenceFormat {
               "\"" + pe + "\" is not supported; allowed: none, abs_sinusoid, abs_learned, "
                           "t5_relative_bias, alibi, alibi_learned, rotary");
     r.finish();
-    return ModelConfig::from_json(m, where);
+    return model_config_from_json(m, where);
   }
 
   std::vector<TensorName> tensors(const ModelConfig& c) const override {

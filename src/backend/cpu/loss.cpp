@@ -1,7 +1,7 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/cpu/kernels.h"
+#include "backend/cpu/kernels.h"
 
 namespace lengen::kernels {
 namespace {

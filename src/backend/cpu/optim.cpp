@@ -1,12 +1,12 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/cpu/kernels.h"
+#include "backend/cpu/kernels.h"
 
 namespace lengen::kernels {
 
 void adamw_update(float* param, const float* grad, float* m, float* v, size_t n,
-                  const AdamWParams& p, bool decay) {
+                  const AdamWStep& p, bool decay) {
   const float bc1 = 1.0f - float(std::pow(double(p.beta1), double(p.step)));
   const float bc2 = 1.0f - float(std::pow(double(p.beta2), double(p.step)));
   const float step_size = p.lr / bc1;

@@ -1,11 +1,13 @@
-// CPU kernels: plain functions over raw row-major fp32 buffers. Each layer is a *_forward /
-// *_backward pair; shapes in the comments (N tokens, C channels). Backward functions
+// The CPU backend's kernels: plain functions over raw row-major fp32 buffers. Each layer is a
+// *_forward / *_backward pair; shapes in the comments (N tokens, C channels). Backward functions
 // ACCUMULATE into parameter gradients (dw, db) and into the input gradient when `accumulate`
 // says so. GEMMs go through CBLAS; the other loops are OpenMP-parallel over rows, and every
 // reduction has a fixed order, so results depend only on the inputs and the thread count.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+
+#include "backend/backend.h"
 
 namespace lengen::kernels {
 
@@ -51,21 +53,25 @@ bool dropout_keep(uint64_t key, uint64_t i, float p);
 void dropout_forward(float* x, size_t n, float p, uint64_t key);   // in place
 void dropout_backward(float* dx, size_t n, float p, uint64_t key);  // in place, same mask
 
-// ---- causal self-attention ----
-struct AttentionShape {
-  int B, T, H, dh;
-  int ld() const { return H * dh; }  // row stride of q, k, v, out: [B*T, H*dh]
-};
-// out[B*T, H*dh] = softmax(scale q k^T + bias, causal) v, per batch row and head.
-// probs[B,H,T,T] saved (before dropout). bias[B,H,T,T] or null. Rows beyond lengths[b] are
-// computed as usual (padding never reaches valid rows thanks to the causal mask).
-void attention_forward(float* out, float* probs, const float* q, const float* k, const float* v,
-                       const float* bias, const AttentionShape& s, float scale, float dropout,
-                       uint64_t dropout_key);
-// dq, dk, dv (overwritten). If dbias is not null, dS (gradient of the scores) is ADDED to it.
-void attention_backward(float* dq, float* dk, float* dv, float* dbias, const float* dout,
-                        const float* q, const float* k, const float* v, const float* probs,
-                        const AttentionShape& s, float scale, float dropout, uint64_t dropout_key);
+// ---- rows ----
+// x[N,C] += table[ids[n]];  dtable[ids[n]] += dx[n] for ids[n] != frozen_row
+void table_add_forward(float* x, const float* table, const int32_t* ids, int N, int C);
+void table_add_backward(float* dtable, const int32_t* ids, const float* dx, int N, int C,
+                        int frozen_row);
+void add(float* out, const float* a, const float* b, size_t n);  // out may alias a or b
+void gather_rows(float* out, const float* in, const int32_t* rows, int M, int C, float scale);
+void scatter_add_rows(float* out, const float* in, const int32_t* rows, int M, int C, float scale);
+void kv_append(float* cache, const float* src, const int32_t* at, int B, int Q, int C,
+               int capacity);
+
+// ---- positional rotation (backend.h RotationArgs) ----
+void rotate(float* x, int n, int ld, const RotationArgs& r, float sign);
+
+// ---- fused causal attention (backend.h AttentionArgs; attention.cpp) ----
+void attention_forward(const AttentionArgs& a, float* out, float* lse);
+void attention_backward(const AttentionArgs& a, const float* out, const float* lse,
+                        const float* dout, float* dq, float* dk, float* dv);
+void attention_probs(const AttentionArgs& a, float* probs);
 
 // ---- loss ----
 // Fused softmax + cross-entropy over M rows of V logits. weights[m] scales row m's loss and
@@ -77,13 +83,9 @@ double softmax_xent_forward_backward(float* logits, const int32_t* targets, cons
 void log_softmax_inplace(float* logits, int M, int V);
 
 // ---- optimizer ----
-struct AdamWParams {
-  float lr, beta1, beta2, eps, weight_decay;
-  int64_t step;  // 1-based, for bias correction
-};
 // One AdamW step (decoupled weight decay) over n parameters.
 void adamw_update(float* param, const float* grad, float* m, float* v, size_t n,
-                  const AdamWParams& p, bool decay);
+                  const AdamWStep& p, bool decay);
 
 // Sum of squares, in double, in fixed-size chunks (same result for any thread count).
 double sum_squares(const float* x, size_t n);

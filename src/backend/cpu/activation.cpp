@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "kernels/cpu/kernels.h"
+#include "backend/cpu/kernels.h"
 #include "util/rng.h"
 
 namespace lengen::kernels {

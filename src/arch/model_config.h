@@ -38,7 +38,9 @@ struct ModelConfig {
   int hd() const { return n_heads * d_head; }
 
   // Applies the family preset named in j["family"] (default t5), then every other key of j.
-  // `where` names the source in errors (a file name).
+  // `where` names the source in errors (a file name). Checks the keys of this struct; the
+  // encoding's own keys are checked by the encoding (pe/positional_encoding.h:
+  // model_config_from_json checks both).
   static ModelConfig from_json(const nlohmann::json& j, const std::string& where = "config");
   nlohmann::json to_json() const;
   void validate(const std::string& where = "config") const;

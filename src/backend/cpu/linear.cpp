@@ -1,7 +1,7 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include "kernels/cpu/kernels.h"
+#include "backend/cpu/kernels.h"
 
 namespace lengen::kernels {
 

@@ -1,4 +1,4 @@
-#include "model/params.h"
+#include "arch/param_layout.h"
 
 #include "util/error.h"
 
