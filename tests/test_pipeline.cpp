@@ -138,6 +138,30 @@ TEST(PipelineEndToEnd, TrainEvaluateCopyReachesHighInDistributionAccuracy) {
   fs::remove_all(dir);
 }
 
+// Bilevel encodings in task runs: the encoding derives its segments from the tokens in
+// training, validation decoding, the final evaluation and a later `eval`, so nothing in the
+// pipeline knows it is bilevel (this once ended in a null segment stream).
+TEST(PipelineEndToEnd, BilevelEncodingsTrainAndEvaluateInTaskRuns) {
+  for (const std::string pe : {"bipe_rope", "bipe_alibi"}) {
+    const std::string dir = testing::scratch_dir("bilevel_" + pe);
+    nlohmann::json j = small_run_json(pe, 8);
+    j["model"]["pe"] = {{"type", pe}, {"delimiters", {3}}};
+    TaskRunOptions o;
+    o.quiet = true;
+    const nlohmann::json s = run_task(dir, RunConfig::from_json(j, "test"), o);
+    ASSERT_TRUE(s.contains("id_accuracy")) << pe << ": " << s.dump();
+    EXPECT_EQ(s["encoding"], pe);
+    EXPECT_EQ(read_json_file(dir + "/results.json")["test"]["per_length"].size(), 20u) << pe;
+    EvalRequest e;
+    e.run_dir = dir;
+    e.splits = {"test"};
+    e.quiet = true;
+    const nlohmann::json again = evaluate_run(e);
+    EXPECT_EQ(again["test"]["per_length"], s["test"]["per_length"]) << pe;
+    fs::remove_all(dir);
+  }
+}
+
 TEST(PipelineEndToEnd, InterruptedTrainingResumesToTheSameWeights) {
   const std::string a = testing::scratch_dir("straight"), b = testing::scratch_dir("resumed");
   const RunConfig c = RunConfig::from_json(small_run_json("t5_bias", 24), "test");
