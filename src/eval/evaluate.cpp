@@ -28,6 +28,12 @@ nlohmann::json EvalResult::to_json() const {
   return j;
 }
 
+void check_positions_fit(const Transformer& model, size_t tokens) {
+  std::vector<int32_t> pos(tokens);
+  std::iota(pos.begin(), pos.end(), 0);
+  model.pe().check_positions(Positions{pos.data(), nullptr, nullptr}, int(tokens));
+}
+
 std::vector<size_t> cap_per_length(const std::vector<tasks::Example>& examples, int per_length) {
   std::vector<size_t> keep;
   std::map<int, int> seen;
@@ -51,10 +57,8 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
   for (const auto& e : encoded)
     if (e.total() + size_t(o.extra_tokens) > need) need = e.total() + o.extra_tokens, need_length = e.length;
   if (!o.positions.uses_task_ids()) {  // task-supplied positions are checked as they are used
-    std::vector<int32_t> pos(need);
-    std::iota(pos.begin(), pos.end(), 0);
     try {
-      model.pe().check_positions(Positions{pos.data(), nullptr, nullptr}, int(need));
+      check_positions_fit(model, need);
     } catch (const Error& e) {
       fail("cannot evaluate {} examples of length {} (up to {} tokens with the decoding budget): {}",
            o.label, need_length, need, e.what());
@@ -118,7 +122,7 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
 }
 
 void write_eval_results(const std::string& dir, const EvalResult& result,
-                        const std::vector<tasks::Example>& examples) {
+                        const std::vector<tasks::Example>& examples, const nlohmann::json& extra) {
   std::filesystem::create_directories(dir);
   std::string lines;
   for (size_t i = 0; i < examples.size(); ++i) {
@@ -132,7 +136,9 @@ void write_eval_results(const std::string& dir, const EvalResult& result,
     lines += j.dump() + "\n";
   }
   io::write_file_atomic(dir + "/predictions.jsonl", lines);
-  io::write_file_atomic(dir + "/results.json", result.to_json().dump(2) + "\n");
+  nlohmann::json j = result.to_json();
+  for (const auto& [key, value] : extra.items()) j[key] = value;
+  io::write_file_atomic(dir + "/results.json", j.dump(2) + "\n");
 }
 
 }  // namespace lengen
