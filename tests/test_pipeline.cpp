@@ -41,6 +41,15 @@ nlohmann::json small_run_json(const std::string& pe, int steps) {
   return j;
 }
 
+// The error of evaluating `run` on the dataset directory `data` (`lengen eval --data`).
+std::string eval_error(const std::string& run, const std::string& data) {
+  EvalRequest r;
+  r.run_dir = run;
+  r.data_dir = data;
+  r.quiet = true;
+  return testing::error_of([&] { evaluate_run(r); });
+}
+
 TEST(PipelineConfig, PresetsLayerAndOverride) {
   const auto j = load_run_config_json("models/tiny,tasks/reverse_mc_tr20_ts40",
                                       {"train.steps=7", "model.pe.type=alibi"});
@@ -223,30 +232,59 @@ TEST(PipelineErrors, VocabularyMismatchBetweenDataAndCheckpoint) {
   o.evaluate = false;
   run_task(dir, RunConfig::from_json(small_run_json("nope", 2), "t"), o);
   make_dataset_dir({"addition", "", "", 0, 200, 50}, other);
-  EvalRequest r;
-  r.run_dir = dir;
-  r.data_dir = other;
-  r.quiet = true;
-  const std::string m = testing::error_of([&] { evaluate_run(r); });
+  const std::string m = eval_error(dir, other);
   EXPECT_NE(m.find("lacks"), std::string::npos) << m;
   EXPECT_NE(m.find(other), std::string::npos) << m;
   fs::remove_all(dir);
   fs::remove_all(other);
 }
 
-TEST(PipelineErrors, EvaluationBeyondALearnedTableStopsAndKeepsValidation) {
-  const std::string dir = testing::scratch_dir("table");
+// A learned table too short for the data is refused before anything is trained, naming what
+// the data need (it used to train to the end and fail at the evaluation).
+TEST(PipelineErrors, LearnedTableTooShortForTheDataIsRefusedBeforeTraining) {
+  const std::string dir = testing::scratch_dir("table_short");
   nlohmann::json j = small_run_json("abs_learned", 2);
-  // Training sequences (<= 2 * 20 + 5 tokens) fit; test ones (up to 85 + budget) do not.
+  // Training sequences (<= 2 * 20 + 5 tokens) and validation ones fit; test ones (up to 85 +
+  // the decoding budget) do not.
   j["model"]["pe"] = {{"type", "abs_learned"}, {"max_positions", 70}};
   TaskRunOptions o;
   o.quiet = true;
   const std::string m = testing::error_of([&] { run_task(dir, RunConfig::from_json(j, "t"), o); });
-  EXPECT_NE(m.find("cannot evaluate test examples of length"), std::string::npos) << m;
+  EXPECT_NE(m.find("test examples of length 40 need up to 101 positions"), std::string::npos) << m;
   EXPECT_NE(m.find("70 positions"), std::string::npos) << m;
-  EXPECT_TRUE(fs::exists(dir + "/eval/validation/results.json"));
-  EXPECT_TRUE(fs::exists(dir + "/checkpoint/model.safetensors"));
+  EXPECT_NE(m.find("model.pe.max_positions >= 101"), std::string::npos) << m;
+  EXPECT_FALSE(fs::exists(dir + "/checkpoint"));
+  EXPECT_FALSE(fs::exists(dir + "/metrics.jsonl"));
   fs::remove_all(dir);
+}
+
+// `lengen eval --data` with sequences beyond the table: the evaluation stops at that split,
+// names it, and keeps the splits already written; the run's own results stay as they were.
+TEST(PipelineErrors, EvaluationBeyondALearnedTableStopsAndKeepsValidation) {
+  const std::string dir = testing::scratch_dir("table"), longer = testing::scratch_dir("table_data");
+  nlohmann::json j = small_run_json("abs_learned", 2);
+  j["model"]["pe"] = {{"type", "abs_learned"}, {"max_positions", 110}};  // the run's data fit
+  TaskRunOptions o;
+  o.quiet = true;
+  run_task(dir, RunConfig::from_json(j, "t"), o);
+  const std::string results = io::read_file(dir + "/results.json");
+  // Other data: the run's validation examples, and a test example three times as long.
+  fs::create_directories(longer);
+  fs::copy_file(dir + "/data/validation.jsonl", longer + "/validation.jsonl");
+  tasks::Example e = data::read_jsonl(dir + "/data/test.jsonl").back();
+  e.source = e.source + " " + e.target + " " + e.target;
+  e.target = e.target + " " + e.target + " " + e.target;
+  e.length *= 3;
+  data::write_jsonl(longer + "/test.jsonl", {e});
+  const std::string m = eval_error(dir, longer);
+  EXPECT_NE(m.find("cannot evaluate test examples of length"), std::string::npos) << m;
+  EXPECT_NE(m.find("110 positions"), std::string::npos) << m;
+  const std::string name = fs::path(longer).filename().string();
+  EXPECT_TRUE(fs::exists(dir + "/eval/validation@data=" + name + "/results.json"));
+  EXPECT_FALSE(fs::exists(dir + "/eval/test@data=" + name));
+  EXPECT_EQ(io::read_file(dir + "/results.json"), results);
+  fs::remove_all(dir);
+  fs::remove_all(longer);
 }
 
 TEST(PipelineErrors, DivergingLossStopsAndKeepsTheLastCheckpoint) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "data/jsonl.h"
 #include "io/atomic_file.h"
 #include "model/checkpoint.h"
 #include "report/extra_results.h"
@@ -94,6 +95,35 @@ TEST(StudyReport, FindsRunsAndReadsCompareDataDirectories) {
   EXPECT_EQ(runs[1].task_key(), "copy cmc");
   const std::string m = testing::error_of([&] { find_runs({tmp.file("missing")}); });
   EXPECT_NE(m.find("missing is not a directory"), std::string::npos) << m;
+}
+
+// A compare run's data directory as `lengen compare` writes it: its dataset.json has
+// "scratchpad": null (no scratchpad), which the report read as a string and stopped with an
+// internal error. Fields of unexpected types in a results.json are left out, never fatal.
+TEST(StudyReport, ReadsDatasetJsonAsWrittenAndToleratesOddFields) {
+  testing::TempDir tmp;
+  data::DatasetInfo info;
+  info.task = "copy";
+  info.split = "cmc_tr20_ts40";
+  tmp.write("cmp/data/dataset.json", info.to_json().dump());
+  ASSERT_TRUE(info.to_json()["scratchpad"].is_null());  // what made the report fail
+  nlohmann::json cmp = results("ignored", "", "alibi", 0, 0.5, 0.25);
+  cmp["data"] = {{"dir", tmp.file("cmp/data")}};
+  tmp.write("cmp/alibi/seed0/results.json", cmp.dump());
+  nlohmann::json odd = results("copy", "cmc_tr20_ts40", "nope", 0, 0.5, 0.25);
+  odd["data"]["scratchpad"] = nullptr;
+  odd["train_seed"] = "zero";
+  odd["validation"]["per_length"]["x"] = {{"accuracy", 1.0}};
+  odd["validation"]["per_length"]["12"] = {{"accuracy", "high"}};
+  tmp.write("cmp/odd/results.json", odd.dump());
+  const auto runs = find_runs({tmp.file("cmp")});
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].task_key(), "copy cmc_tr20_ts40");
+  EXPECT_EQ(runs[0].encoding, "alibi");
+  EXPECT_EQ(runs[1].task_key(), "copy cmc_tr20_ts40");
+  EXPECT_EQ(runs[1].seed, 0u);
+  EXPECT_EQ(runs[1].id_by_length.size(), 2u);  // "4" and "8"; "x" and "12" left out
+  EXPECT_NO_THROW(write_study_report({tmp.file("cmp")}, tmp.file("report")));
 }
 
 TEST(StudyReport, CsvReaderAndExtraResults) {

@@ -21,7 +21,10 @@ struct TrainOptions {
 void run_train(const TrainOptions& o) {
   apply_thread_count(o.threads);
   const nlohmann::json j = load_run_config_json(o.config, o.sets);
-  const RunConfig config = RunConfig::from_json(j, o.config.empty() ? "--set" : o.config);
+  // Errors in the config name what the user gave (the run's config.json may not exist yet).
+  const std::string source =
+      fmt::format("the run config of --config {}{}", o.config, o.sets.empty() ? "" : " and --set");
+  const RunConfig config = RunConfig::from_json(j, source);
   TaskRunOptions ro;
   ro.evaluate = !o.no_eval;
   const nlohmann::json summary = run_task(o.out, config, ro);

@@ -30,10 +30,15 @@ int main(int argc, char** argv) {
   lengen::cli::register_lm_commands(app);
   lengen::cli::register_analyze_commands(app);
   lengen::cli::register_sweep_commands(app);
+  // Command-line mistakes (a missing required option, an unknown flag, a bad value) are
+  // errors like any other: "lengen: error: ..." and exit status 1; --help and --version exit 0.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("lengen: error: {}\nRun the command with --help for its options.\n", e.what());
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 1;
   } catch (const lengen::Error& e) {
     fmt::print(stderr, "lengen: error: {}\n", e.what());
     return 1;

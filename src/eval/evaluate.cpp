@@ -117,7 +117,7 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
 }
 
 void write_eval_results(const std::string& dir, const EvalResult& result,
-                        const std::vector<tasks::Example>& examples) {
+                        const std::vector<tasks::Example>& examples, const nlohmann::json& extra) {
   std::filesystem::create_directories(dir);
   std::string lines;
   for (size_t i = 0; i < examples.size(); ++i) {
@@ -131,7 +131,9 @@ void write_eval_results(const std::string& dir, const EvalResult& result,
     lines += j.dump() + "\n";
   }
   io::write_file_atomic(dir + "/predictions.jsonl", lines);
-  io::write_file_atomic(dir + "/results.json", result.to_json().dump(2) + "\n");
+  nlohmann::json j = result.to_json();
+  for (const auto& [key, value] : extra.items()) j[key] = value;
+  io::write_file_atomic(dir + "/results.json", j.dump(2) + "\n");
 }
 
 }  // namespace lengen

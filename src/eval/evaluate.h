@@ -45,9 +45,10 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
                              const std::vector<EncodedExample>& encoded, const EvalOptions& options);
 
 // Writes <dir>/predictions.jsonl (source, gold, prediction, correct, length) and
-// <dir>/results.json, each atomically.
+// <dir>/results.json (with the keys of `extra` added, e.g. what was evaluated), each atomically.
 void write_eval_results(const std::string& dir, const EvalResult& result,
-                        const std::vector<tasks::Example>& examples);
+                        const std::vector<tasks::Example>& examples,
+                        const nlohmann::json& extra = nlohmann::json::object());
 
 // A subset with at most `per_length` examples of each length (first ones in file order).
 std::vector<size_t> cap_per_length(const std::vector<tasks::Example>& examples, int per_length);

@@ -132,10 +132,25 @@ CompareReport run_compare(const CompareOptions& o) {
     base["data"]["task"] = o.task;
     base["data"]["split"] = split;
   }
-  fs::create_directories(o.out);
-  // Data generated once, shared by every run.
-  RunConfig probe = RunConfig::from_json(base, "compare config");
+  // Every run's config is checked before anything is written; errors name the options.
+  const std::string source = fmt::format("the compare config (--preset {}{}{})", o.preset,
+                                         o.config.empty() ? "" : " --config " + o.config,
+                                         o.sets.empty() ? "" : " and --set");
+  RunConfig probe = RunConfig::from_json(base, source);
   const std::string data_dir = fs::absolute(o.out + "/data").lexically_normal().string();
+  std::vector<RunJob> jobs;
+  for (const auto& pe : o.encodings)
+    for (uint64_t seed : o.seeds) {
+      nlohmann::json j = base;
+      j["data"] = {{"dir", data_dir}};
+      set_encoding(j, pe);
+      j["train"]["seed"] = seed;
+      const std::string dir = fmt::format("{}/{}/seed{}", o.out, pe, seed);
+      jobs.push_back({fmt::format("{}/seed{}", pe, seed), dir,
+                      RunConfig::from_json(j, fmt::format("{}, encoding {}", source, pe))});
+    }
+  // Data generated once, shared by every run.
+  fs::create_directories(o.out);
   if (!fs::exists(data_dir + "/dataset.json")) {
     if (!o.quiet) fmt::print(stderr, "generating {} / {} data into {}\n", probe.data.task, split, data_dir);
     make_dataset_dir({probe.data.task, probe.data.split, probe.data.scratchpad, probe.data.seed,
@@ -145,16 +160,6 @@ CompareReport run_compare(const CompareOptions& o) {
   int longest_train = 0;
   for (const auto& e : data::load_dataset_dir(data_dir).data.train) longest_train = std::max(longest_train, e.length);
 
-  std::vector<RunJob> jobs;
-  for (const auto& pe : o.encodings)
-    for (uint64_t seed : o.seeds) {
-      nlohmann::json j = base;
-      j["data"] = {{"dir", data_dir}};
-      set_encoding(j, pe);
-      j["train"]["seed"] = seed;
-      const std::string dir = fmt::format("{}/{}/seed{}", o.out, pe, seed);
-      jobs.push_back({fmt::format("{}/seed{}", pe, seed), dir, RunConfig::from_json(j, dir)});
-    }
   JobRunnerOptions ro;
   ro.title = "compare";
   ro.jobs = o.jobs;

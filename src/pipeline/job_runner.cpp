@@ -113,10 +113,12 @@ std::vector<JobOutcome> run_jobs(const std::vector<RunJob>& jobs, const JobRunne
       JobOutcome outcome;
       try {
         outcome.summary = run_task(jobs[i].dir, jobs[i].config, ro);
-      } catch (const std::exception& e) {  // lengen::Error and anything else: this run only
+      } catch (const Error& e) {  // a bad setting, diverging loss, ...: this run only
         outcome.error = e.what();
-        if (outcome.error.empty()) outcome.error = "unknown error";
+      } catch (const std::exception& e) {  // a bug: this run only, but called what it is
+        outcome.error = fmt::format("internal error: {}", e.what());
       }
+      if (!outcome.ok() && outcome.error.empty()) outcome.error = "unknown error";
       std::lock_guard<std::mutex> lock(mutex);
       progress.runs[i].state = outcome.ok() ? Progress::State::done : Progress::State::failed;
       if (!o.quiet) {

@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "config/config_loader.h"
+#include "arch/model_config.h"
+#include "pe/positional_encoding.h"
 #include "util/error.h"
 #include "util/json_config.h"
 
@@ -12,6 +14,10 @@ namespace fs = std::filesystem;
 
 namespace lengen {
 namespace {
+
+// The vocabulary size the model keys are checked with before the data exist: large enough
+// for any task vocabulary, so only the real size can reject e.g. a delimiter id.
+constexpr int kVocabularyStandIn = 1 << 16;
 
 void check_keys(const nlohmann::json& j, const std::string& where,
                 const std::vector<std::string>& allowed) {
@@ -39,6 +45,7 @@ void read(const nlohmann::json& j, const char* key, T& out, const std::string& w
 RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where) {
   check_keys(j, where, {"data", "model", "train", "eval"});
   RunConfig c;
+  c.source = where;
   const nlohmann::json data = j.value("data", nlohmann::json::object());
   const std::string dw = where + ": data";
   check_keys(data, dw, {"task", "split", "scratchpad", "seed", "train_size", "test_size", "dir",
@@ -57,6 +64,11 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where
     fail("{}: give either 'task' (generate data) or 'dir' (an existing dataset directory)", dw);
   c.model = j.value("model", nlohmann::json::object());
   if (!c.model.is_object()) fail("{}: model must be an object", where);
+  {  // the model keys now; vocab_size comes from the data (a wrong one is named then)
+    nlohmann::json m = c.model;
+    if (!m.contains("vocab_size")) m["vocab_size"] = kVocabularyStandIn;
+    model_config_from_json(m, where + ": model");
+  }
   c.train = TrainConfig::from_json(j.value("train", nlohmann::json::object()), where + ": train");
   const nlohmann::json eval = j.value("eval", nlohmann::json::object());
   const std::string ew = where + ": eval";

@@ -37,7 +37,12 @@ struct RunConfig {
   nlohmann::json model;  // ModelConfig keys; vocab_size comes from the data's vocabulary
   TrainConfig train;
   EvalConfig eval;
+  // Where the config came from (files and --set, a sweep file's run, ...): errors found later,
+  // when the data are known (e.g. a delimiter outside the vocabulary), name it.
+  std::string source;
 
+  // Checks every section, the model keys included (with a stand-in vocabulary size, as the
+  // data are not known yet), so a mistake is reported before any data are generated.
   static RunConfig from_json(const nlohmann::json& j, const std::string& where);
   nlohmann::json to_json() const;
 };

@@ -1,5 +1,9 @@
 #include "pipeline/task_run.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <filesystem>
 
 #include "data/jsonl.h"
@@ -86,6 +90,72 @@ const std::vector<tasks::Example>& split_examples(const tasks::Dataset& d, const
   fail("unknown split '{}'; allowed: train, validation, test", s);
 }
 
+// Files "<name>.tmp.<pid>" that io::write_file_atomic leaves behind when its process is killed
+// between writing and renaming (e.g. predictions.jsonl during the final evaluation): removed
+// once that process is gone. The caller holds the run lock, so no live lengen process writes
+// here besides this one.
+void remove_orphan_temp_files(const std::string& dir) {
+  std::vector<fs::path> orphans;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string name = it->path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos) continue;
+    const std::string digits = name.substr(at + 5);
+    if (digits.empty() || digits.size() > 9 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    const pid_t pid = pid_t(std::stol(digits));
+    if (pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH) orphans.push_back(it->path());
+  }
+  for (const auto& f : orphans) fs::remove(f, ec);
+}
+
+// The examples of a split the run needs (validation = ID, test = OOD); an empty or missing
+// file stops the run before anything is trained.
+void require_examples(const data::LoadedDataset& d, const std::string& data_dir, const std::string& split) {
+  if (!split_examples(d.data, split).empty()) return;
+  const bool present = std::find(d.splits_present.begin(), d.splits_present.end(), split) != d.splits_present.end();
+  fail("{}/{}.jsonl: {}; a run evaluates its model on validation (ID) and test (OOD) examples, "
+       "so both files must hold some",
+       data_dir, split, present ? "no examples (the file is empty)" : "missing");
+}
+
+// Every position the run will use must fit the encoding (e.g. the rows of a learned absolute
+// table): training sequences, and the validation and test sequences with the decoding budget.
+// Checked before training, so a run never trains to the end and then fails to evaluate.
+void check_positions_before_training(const ModelConfig& model, const PositionScheme& positions,
+                                     const std::vector<EncodedExample>& train_examples,
+                                     const std::vector<std::pair<std::string, std::vector<EncodedExample>>>& eval_examples,
+                                     int extra_tokens) {
+  const auto encoding = make_positional_encoding(model);
+  size_t longest = 0;
+  for (const auto& e : train_examples) longest = std::max(longest, e.total());
+  try {
+    check_index_positions(*encoding, int(longest));
+  } catch (const Error& e) {
+    fail("training sequences of up to {} tokens do not fit the encoding: {}", longest, e.what());
+  }
+  if (positions.uses_task_ids()) return;  // task-supplied ids are checked as they are used
+  for (const auto& [split, examples] : eval_examples) {
+    size_t need = 0;
+    int length = 0;
+    for (const auto& e : examples)
+      if (e.total() + size_t(extra_tokens) > need) need = e.total() + size_t(extra_tokens), length = e.length;
+    try {
+      check_index_positions(*encoding, int(need));
+    } catch (const Error& e) {
+      fail("{} examples of length {} need up to {} positions with the decoding budget "
+           "(eval.extra_tokens = {}), which the encoding cannot represent: {}. Checked before "
+           "training: give the encoding more positions (e.g. model.pe.max_positions >= {}) or "
+           "use shorter data",
+           split, length, need, extra_tokens, e.what(), need);
+    }
+  }
+}
+
 // Words of `examples` missing from the checkpoint's vocabulary: the data and the model do not
 // belong together.
 void check_vocabulary(const data::Vocabulary& vocab, const std::vector<tasks::Example>& examples,
@@ -122,27 +192,26 @@ nlohmann::json summarize(const std::string& dir, const nlohmann::json& config,
 
 nlohmann::json run_task(const std::string& dir, const RunConfig& config, const TaskRunOptions& o) {
   const io::DirectoryLock lock(dir);  // data, training and evaluation of one run: one process
+  remove_orphan_temp_files(dir);
+  const std::string source = config.source.empty() ? dir + "/config.json" : config.source;
   PreparedData data = prepare_data(config.data, dir, o.quiet);
   const data::Vocabulary& vocab = data.loaded.vocab;
-  const ModelConfig model = resolve_model(config.model, vocab, dir + "/config.json");
+  const ModelConfig model = resolve_model(config.model, vocab, source);
   const auto train_examples = encode_examples(data.loaded.data.train, vocab, data.dir + "/train.jsonl");
-  if (train_examples.empty()) fail("{}: no training examples", data.dir);
-  {  // the longest training sequence must fit the encoding (e.g. a learned table)
-    size_t longest = 0;
-    for (const auto& e : train_examples) longest = std::max(longest, e.total());
-    try {
-      check_index_positions(*make_positional_encoding(model), int(longest));
-    } catch (const Error& e) {
-      fail("training sequences of up to {} tokens do not fit the encoding: {}", longest, e.what());
-    }
+  if (train_examples.empty()) fail("{}/train.jsonl: no training examples", data.dir);
+  std::vector<std::pair<std::string, std::vector<EncodedExample>>> eval_examples;  // validation, test
+  for (const char* split : {"validation", "test"}) {
+    require_examples(data.loaded, data.dir, split);
+    eval_examples.emplace_back(split, encode_examples(split_examples(data.loaded.data, split), vocab,
+                                                      data.dir + "/" + split + ".jsonl"));
   }
+  const PositionScheme positions = resolve_position_scheme(config.to_json(), source);
+  check_positions_before_training(model, positions, train_examples, eval_examples, config.eval.extra_tokens);
   // Greedy validation during training on a fixed subset spread over the file.
   const auto& valid_all = data.loaded.data.validation;
   const auto vidx = evenly_spaced(valid_all.size(), size_t(std::max(0, config.eval.validation_examples)));
   auto valid = std::make_shared<std::vector<tasks::Example>>(pick(valid_all, vidx));
-  auto valid_encoded = std::make_shared<std::vector<EncodedExample>>(
-      encode_examples(*valid, vocab, data.dir + "/validation.jsonl"));
-  const PositionScheme positions = resolve_position_scheme(config.to_json(), dir + "/config.json");
+  auto valid_encoded = std::make_shared<std::vector<EncodedExample>>(pick(eval_examples.front().second, vidx));
   auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size,
                                                  config.train.seed, positions);
 
@@ -177,6 +246,10 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
     };
   const TrainResult tr = train(run);
   if (!o.evaluate || (o.stop_at_step > 0 && o.stop_at_step < config.train.steps)) return {};
+  if (tr.resumed_from >= config.train.steps) {  // a finished run, rerun: it stays as it is
+    const nlohmann::json done = read_finished_results(dir);
+    if (!done.empty()) return done;
+  }
   EvalRequest req;
   req.run_dir = dir;
   req.quiet = o.quiet;
@@ -190,69 +263,174 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   return summary;
 }
 
+namespace {
+
+// The evaluation `r` asks for, against the run's own one (its best checkpoint, or its last
+// without a best; its data; its eval.max_per_length; its model settings): every difference
+// becomes part of the name "@..." of the output directories, so that an evaluation on other
+// data or settings never replaces the run's own results.
+struct EvalTarget {
+  std::string checkpoint, data_dir;
+  int per_length = 0;
+  std::string suffix;  // "" = the run's own evaluation
+  nlohmann::json what;  // recorded in each split's results.json
+};
+
+bool same_path(const std::string& a, const std::string& b) {
+  std::error_code ec1, ec2;
+  return fs::weakly_canonical(a, ec1) == fs::weakly_canonical(b, ec2) && !ec1 && !ec2;
+}
+
+std::string canonical_or(const std::string& p) {
+  std::error_code ec;
+  const auto c = fs::weakly_canonical(p, ec);
+  return ec ? p : c.string();
+}
+
+// A short name of a directory for eval/<split>@...: its last component, with its parent's for
+// the usual "data" and "best" ("other_run-data").
+std::string last_name(const std::string& path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  std::string name = p.filename().string();
+  const std::string parent = fs::absolute(p).parent_path().filename().string();
+  if ((name == "data" || name == "best" || name == "checkpoint") && !parent.empty()) name = parent + "-" + name;
+  return name.empty() ? "data" : name;
+}
+
+EvalTarget eval_target(const EvalRequest& r, const nlohmann::json& config) {
+  EvalTarget t;
+  const std::string own_ckpt =
+      fs::exists(r.run_dir + "/best/config.json") ? r.run_dir + "/best" : r.run_dir + "/checkpoint";
+  t.checkpoint = r.checkpoint.empty() ? own_ckpt
+                 : (r.checkpoint == "best" || r.checkpoint == "checkpoint") ? r.run_dir + "/" + r.checkpoint
+                                                                           : r.checkpoint;
+  const auto& d = config["data"];
+  const std::string own_data =
+      d.is_object() && d.contains("dir") && d["dir"].is_string() ? d["dir"].get<std::string>() : r.run_dir + "/data";
+  t.data_dir = r.data_dir.empty() ? own_data : r.data_dir;
+  const nlohmann::json eval = config.value("eval", nlohmann::json::object());
+  const int own_per_length = eval.is_object() ? eval.value("max_per_length", 0) : 0;
+  t.per_length = r.max_per_length >= 0 ? r.max_per_length : own_per_length;
+
+  std::vector<std::string> parts = r.model_overrides;
+  const bool named = r.checkpoint == "best" || r.checkpoint == "checkpoint";
+  if (!same_path(t.checkpoint, own_ckpt))
+    parts.push_back("checkpoint=" + (named ? r.checkpoint : last_name(t.checkpoint)));
+  if (!same_path(t.data_dir, own_data)) parts.push_back("data=" + last_name(t.data_dir));
+  if (t.per_length != own_per_length) parts.push_back(fmt::format("max_per_length={}", t.per_length));
+  if (!parts.empty()) t.suffix = "@" + fmt::format("{}", fmt::join(parts, ","));
+  t.what = {{"checkpoint", canonical_or(t.checkpoint)}, {"data_dir", canonical_or(t.data_dir)},
+            {"max_per_length", t.per_length}};
+  if (!r.model_overrides.empty()) t.what["model_overrides"] = r.model_overrides;
+  return t;
+}
+
+// The evaluation directory eval/<split><suffix>; when it already holds the results of another
+// evaluation under the same name (e.g. --data of two directories both named "data"), a number
+// is added: <suffix>~2, ~3, ...
+std::string eval_dir(const std::string& run_dir, const std::string& split, const EvalTarget& t) {
+  const std::string base = run_dir + "/eval/" + split + t.suffix;
+  if (t.suffix.empty()) return base;
+  for (int k = 1;; ++k) {
+    const std::string dir = k == 1 ? base : fmt::format("{}~{}", base, k);
+    if (!fs::exists(dir + "/results.json")) return dir;
+    try {
+      const auto old = read_json_file(dir + "/results.json");
+      if (old.value("evaluated", nlohmann::json()) == t.what) return dir;  // the same evaluation again
+    } catch (const Error&) {
+      return dir;  // damaged: redone
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json read_finished_results(const std::string& run_dir) {
+  const std::string path = run_dir + "/results.json";
+  if (!fs::is_regular_file(path)) return {};
+  try {
+    const nlohmann::json j = read_json_file(path);
+    if (j.is_object() && j.contains("training") && (j.contains("id_accuracy") || j.contains("ood_accuracy")))
+      return j;
+  } catch (const Error&) {  // damaged: the evaluation is redone
+  }
+  return {};
+}
+
 nlohmann::json evaluate_run(const EvalRequest& r) {
   const std::string config_path = r.run_dir + "/config.json";
   if (!fs::exists(config_path)) fail("{}: not a run directory (no config.json)", r.run_dir);
   const nlohmann::json config = read_json_file(config_path);
-  if (!config.contains("data") || !config.contains("model"))
+  if (!config.is_object() || !config.contains("data") || !config.contains("model"))
     fail("{}: not a task run (no 'data' section); use `lengen score` for LM checkpoints", config_path);
-  std::string ckpt = r.checkpoint;
-  if (ckpt.empty())
-    ckpt = fs::exists(r.run_dir + "/best/config.json") ? r.run_dir + "/best" : r.run_dir + "/checkpoint";
-  else if (ckpt == "best" || ckpt == "checkpoint")
-    ckpt = r.run_dir + "/" + ckpt;
-  ckpt = resolve_checkpoint_dir(ckpt);
+  const io::DirectoryLock lock(r.run_dir);  // not while a training writes the same run
+  remove_orphan_temp_files(r.run_dir);
+  const EvalTarget target = eval_target(r, config);
+  const std::string ckpt = resolve_checkpoint_dir(target.checkpoint);
   auto model = r.model_overrides.empty() ? load_model(ckpt)
                                          : load_model_with_overrides(ckpt, r.model_overrides);
-  const std::string eval_suffix =
-      r.model_overrides.empty() ? "" : "@" + fmt::format("{}", fmt::join(r.model_overrides, ","));
   const auto vocab = data::Vocabulary::load(ckpt + "/vocab.json");
   if (vocab.size() != size_t(model->config().vocab_size))
     fail("{}: vocab.json has {} words but the model's vocab_size is {}", ckpt, vocab.size(),
          model->config().vocab_size);
-  std::string data_dir = r.data_dir;
-  if (data_dir.empty()) {
-    const auto& d = config["data"];
-    data_dir = d.contains("dir") ? d["dir"].get<std::string>() : r.run_dir + "/data";
-  }
+  const std::string& data_dir = target.data_dir;
   const auto loaded = data::load_dataset_dir(data_dir);
   std::unique_ptr<tasks::Task> task;
   if (loaded.info && !loaded.info->task.empty()) task = tasks::make_task(loaded.info->task);
-  const int per_length = r.max_per_length >= 0
-                             ? r.max_per_length
-                             : config.value("eval", nlohmann::json::object()).value("max_per_length", 0);
+  const nlohmann::json eval_cfg = config.value("eval", nlohmann::json::object());
   EvalOptions eo;
-  eo.batch_size = config.value("eval", nlohmann::json::object()).value("batch_size", 64);
-  eo.extra_tokens = config.value("eval", nlohmann::json::object()).value("extra_tokens", 16);
+  eo.batch_size = eval_cfg.value("batch_size", 64);
+  eo.extra_tokens = eval_cfg.value("extra_tokens", 16);
   eo.quiet = r.quiet;
   eo.positions = resolve_position_scheme(config, config_path);
+  // Nothing is written unless some requested split has examples (an empty dataset must not
+  // leave the impression of an evaluation).
+  std::vector<std::string> splits, empty;
+  for (const auto& split : r.splits) (split_examples(loaded.data, split).empty() ? empty : splits).push_back(split);
+  if (splits.empty())
+    fail("{}: no examples to evaluate: {} {} empty or missing; nothing was written", data_dir,
+         fmt::format("{}.jsonl", fmt::join(empty, ".jsonl, ")), empty.size() > 1 ? "are" : "is");
+  for (const auto& split : empty)
+    fmt::print(stderr, "lengen: warning: {}/{}.jsonl has no examples; that split is not evaluated\n", data_dir, split);
   std::map<std::string, EvalResult> results;
-  for (const auto& split : r.splits) {
+  std::map<std::string, std::string> dirs;
+  for (const auto& split : splits) {
     const auto& all = split_examples(loaded.data, split);
-    if (all.empty()) continue;
-    const auto examples = pick(all, cap_per_length(all, per_length));
+    const auto examples = pick(all, cap_per_length(all, target.per_length));
     check_vocabulary(vocab, examples, data_dir, ckpt);
     const auto encoded = encode_examples(examples, vocab, data_dir + "/" + split + ".jsonl");
     eo.label = split;
     EvalResult res = evaluate_examples(*model, vocab, task.get(), examples, encoded, eo);
     res.split = split;
     // Each split is written as soon as it is done: a later failure keeps it.
-    write_eval_results(r.run_dir + "/eval/" + split + eval_suffix, res, examples);
+    dirs[split] = eval_dir(r.run_dir, split, target);
+    write_eval_results(dirs[split], res, examples, {{"evaluated", target.what}});
     if (!r.quiet)
-      fmt::print(stderr, "{}: {} exact match {:.1f}% ({} / {})\n", r.run_dir, split,
-                 100 * res.overall.accuracy(), res.overall.correct, res.overall.total);
+      fmt::print(stderr, "{}: {} exact match {:.1f}% ({} / {}) -> {}\n", r.run_dir, split,
+                 100 * res.overall.accuracy(), res.overall.correct, res.overall.total, dirs[split]);
     results.emplace(split, std::move(res));
   }
   nlohmann::json summary = summarize(r.run_dir, config, results, ckpt);
-  if (!r.model_overrides.empty()) {
-    summary["model_overrides"] = r.model_overrides;
+  if (!target.suffix.empty()) {  // another evaluation: the run's results.json stays as it is
+    summary["evaluated"] = target.what;
+    summary["eval_dirs"] = dirs;
     return summary;
   }
-  // Keep the training figures of an earlier summary.
+  // The run's own evaluation: results.json gets the splits evaluated now and keeps the others
+  // and the training figures of the earlier summary.
   if (fs::exists(r.run_dir + "/results.json")) {
     try {
       const auto old = read_json_file(r.run_dir + "/results.json");
-      if (old.contains("training")) summary["training"] = old["training"];
+      if (old.is_object()) {
+        if (old.contains("training")) summary["training"] = old["training"];
+        for (const auto& [split, key] : {std::pair<std::string, std::string>{"validation", "id_accuracy"},
+                                         {"test", "ood_accuracy"}})
+          if (!results.count(split) && old.contains(split) && old.contains(key)) {
+            summary[split] = old[split];
+            summary[key] = old[key];
+          }
+      }
     } catch (const Error&) {
     }
   }

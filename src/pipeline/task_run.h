@@ -6,8 +6,11 @@
 //   data/                        the generated dataset (absent with data.dir)
 //   checkpoint/  best/           checkpoints (with vocab.json)
 //   metrics.jsonl                training log (loss, lr, tokens/s; validation accuracy)
-//   eval/<split>/predictions.jsonl, eval/<split>/results.json
-//   results.json                 summary: encoding, task, ID and OOD accuracy, per length
+//   eval/<split>/predictions.jsonl, eval/<split>/results.json   the run's own evaluation
+//   eval/<split>@<what differs>/  evaluations on other data, checkpoints, caps or model
+//                                settings (`lengen eval --data/--checkpoint/--set ...`)
+//   results.json                 summary: encoding, task, ID and OOD accuracy, per length,
+//                                training figures; written only by the run's own evaluation
 #pragma once
 #include <functional>
 #include <string>
@@ -28,7 +31,10 @@ struct TaskRunOptions {
 };
 
 // Trains (resuming when the directory holds a checkpoint of the same config) and evaluates.
-// Returns the summary written to <dir>/results.json (or {} without evaluation).
+// Returns the summary written to <dir>/results.json (or {} without evaluation). Everything the
+// run needs is checked before training: the model keys, non-empty validation and test data,
+// and that every training, validation and test sequence fits the encoding. A finished run
+// rerun changes nothing and returns its results.json.
 nlohmann::json run_task(const std::string& dir, const RunConfig& config,
                         const TaskRunOptions& options = {});
 
@@ -45,7 +51,15 @@ struct EvalRequest {
   bool quiet = false;
 };
 
-// Evaluates a run's checkpoint; writes eval/<split>/ and results.json; returns the summary.
+// Evaluates a run's checkpoint and returns the summary. The run's own evaluation (its default
+// checkpoint, data, eval.max_per_length and model settings) writes eval/<split>/ and updates
+// results.json (the splits not evaluated and the training figures stay); any other evaluation
+// writes eval/<split>@<differences>/ (e.g. eval/test@data=other, eval/test@checkpoint=checkpoint,
+// eval/test@max_per_length=5, eval/test@pe.scaling=yarn) and leaves results.json alone. A
+// dataset without examples in any requested split is an error and writes nothing.
 nlohmann::json evaluate_run(const EvalRequest& request);
+
+// <run_dir>/results.json of a finished run (with its training figures), or {}.
+nlohmann::json read_finished_results(const std::string& run_dir);
 
 }  // namespace lengen

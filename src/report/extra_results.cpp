@@ -19,7 +19,8 @@ std::string lower(std::string s) {
 
 bool is_lm_csv(const std::string& name) { return name.find("perplexity") != std::string::npos; }
 bool is_attention_csv(const std::string& name) {
-  return name.rfind("distance", 0) == 0 || name.find("attention") != std::string::npos;
+  return name.rfind("distance", 0) == 0 || name.find("attention") != std::string::npos ||
+         name.rfind("attended", 0) == 0;  // lengen analyze attended
 }
 
 }  // namespace

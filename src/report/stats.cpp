@@ -1,5 +1,6 @@
 #include "report/stats.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "report/table.h"
@@ -29,9 +30,14 @@ std::string mean_std_cell(const Stats& s) {
 std::map<int, double> accuracy_per_length(const nlohmann::json& split) {
   std::map<int, double> out;
   if (!split.is_object() || !split.contains("per_length") || !split["per_length"].is_object()) return out;
-  for (auto it = split["per_length"].begin(); it != split["per_length"].end(); ++it)
-    if (it.value().is_object() && it.value().contains("accuracy"))
-      out[std::stoi(it.key())] = it.value()["accuracy"].get<double>();
+  for (auto it = split["per_length"].begin(); it != split["per_length"].end(); ++it) {
+    // Keys are lengths; an entry that is not a length with a numeric accuracy is left out.
+    const std::string& key = it.key();
+    if (key.empty() || key.size() > 9 || !std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    if (it.value().is_object() && it.value().contains("accuracy") && it.value()["accuracy"].is_number())
+      out[std::stoi(key)] = it.value()["accuracy"].get<double>();
+  }
   return out;
 }
 

@@ -18,6 +18,17 @@ std::string RunRecord::task_key() const {
   return scratchpad.empty() ? task_split() : task_split() + " [sp " + scratchpad + "]";
 }
 
+namespace {
+
+// A string field, or `fallback` when it is absent, null (dataset.json writes "scratchpad": null
+// for none) or not a string.
+std::string text_field(const nlohmann::json& j, const char* key, const std::string& fallback) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return fallback;
+  return j[key].get<std::string>();
+}
+
+}  // namespace
+
 RunRecord run_record(const nlohmann::json& r, const std::string& dir) {
   RunRecord rec;
   rec.dir = dir;
@@ -29,13 +40,13 @@ RunRecord run_record(const nlohmann::json& r, const std::string& dir) {
     } catch (const Error&) {  // the run's own numbers still count; its task shows as unknown
     }
   }
-  if (data.is_object()) {
-    rec.task = data.value("task", "unknown");
-    rec.split = data.value("split", "");
-    rec.scratchpad = data.value("scratchpad", "");
-  }
-  rec.encoding = r.value("encoding", "unknown");
-  rec.seed = r.value("train_seed", uint64_t(0));
+  rec.task = text_field(data, "task", "unknown");
+  rec.split = text_field(data, "split", "");
+  rec.scratchpad = text_field(data, "scratchpad", "");
+  rec.encoding = text_field(r, "encoding", "unknown");
+  if (const auto seed = r.value("train_seed", nlohmann::json());
+      seed.is_number_unsigned() || (seed.is_number_integer() && seed.get<int64_t>() >= 0))
+    rec.seed = seed.get<uint64_t>();
   if (r.contains("id_accuracy") && r["id_accuracy"].is_number()) rec.has_id = true, rec.id = r["id_accuracy"];
   if (r.contains("ood_accuracy") && r["ood_accuracy"].is_number()) rec.has_ood = true, rec.ood = r["ood_accuracy"];
   rec.id_by_length = accuracy_per_length(r.value("validation", nlohmann::json()));
@@ -84,8 +95,13 @@ std::vector<RunRecord> find_runs(const std::vector<std::string>& roots, const st
     } catch (const Error& e) {
       fail("report: {}", e.what());
     }
-    if (j.is_object() && (j.contains("id_accuracy") || j.contains("ood_accuracy")))
-      runs.push_back(run_record(j, dir.string()));
+    if (j.is_object() && (j.contains("id_accuracy") || j.contains("ood_accuracy"))) {
+      try {
+        runs.push_back(run_record(j, dir.string()));
+      } catch (const nlohmann::json::exception& e) {  // a hand-edited or foreign file
+        fail("report: {}: unexpected content ({})", results.string(), e.what());
+      }
+    }
   });
   std::sort(runs.begin(), runs.end(), [](const RunRecord& a, const RunRecord& b) { return a.dir < b.dir; });
   return runs;

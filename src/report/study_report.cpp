@@ -237,6 +237,10 @@ StudyReport write_study_report(const std::vector<std::string>& roots, const std:
       nlohmann::json task_numbers = nlohmann::json::object();
       const LinePlot plot = length_plot(runs, task, encodings, task_numbers, by_length);
       numbers["accuracy_by_length"][task] = task_numbers;
+      if (plot.series.empty()) {  // its runs record no per-length accuracy
+        body += "<p class=\"note\">" + html::escape(task) + ": no accuracy per length recorded.</p>\n";
+        continue;
+      }
       body += plot_figure(plot, out_dir, "accuracy_" + file_safe(task), task + ": one line per encoding, mean over seeds, "
                           "band = ± one standard deviation; dashed line: longest ID length");
     }

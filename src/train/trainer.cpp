@@ -83,20 +83,32 @@ int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, 
   return s["step"].get<int64_t>();
 }
 
-// Keeps only the metrics lines of steps <= `step` (after a resume, later lines are redone).
-void truncate_metrics(const std::string& path, int64_t step) {
-  if (!fs::exists(path)) return;
+// Keeps only the metrics lines of steps <= `step` (after a resume, later lines are redone);
+// the file is rewritten only when a line goes. Returns the kept training line of `step` (its
+// loss and tokens/s), or null.
+nlohmann::json truncate_metrics(const std::string& path, int64_t step) {
+  nlohmann::json at_step;
+  if (!fs::exists(path)) return at_step;
   std::ifstream in(path);
   std::string line, kept;
+  bool dropped = false;
   while (std::getline(in, line)) {
     try {
       const auto j = nlohmann::json::parse(line);
-      if (j.value("step", int64_t(0)) <= step) kept += line + "\n";
+      const int64_t s = j.is_object() ? j.value("step", int64_t(0)) : 0;
+      if (s <= step) {
+        kept += line + "\n";
+        if (s == step && j.contains("loss")) at_step = j;
+        continue;
+      }
     } catch (const nlohmann::json::exception&) {
       // a line cut by a kill: dropped
     }
+    dropped = true;
   }
-  io::write_file_atomic(path, kept);
+  in.close();
+  if (dropped) io::write_file_atomic(path, kept);
+  return at_step;
 }
 
 std::string format_duration(double s) {
@@ -136,7 +148,12 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
     result.resumed_from = step;
     if (!run.quiet) fmt::print(stderr, "resuming {} from step {}\n", run.dir, step);
   }
-  truncate_metrics(metrics_path, step);
+  const nlohmann::json logged = truncate_metrics(metrics_path, step);
+  if (step >= run.train.steps && logged.is_object()) {
+    // A finished run, rerun: its training figures are those it logged at its last step.
+    result.final_loss = logged.value("loss", 0.0);
+    result.tokens_per_second = logged.value("tokens_per_s", 0.0);
+  }
   std::ofstream metrics(metrics_path, std::ios::app);
   if (!metrics) fail("cannot append to {}", metrics_path);
 
