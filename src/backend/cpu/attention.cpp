@@ -22,6 +22,12 @@ constexpr int kQueryTile = 64;
 constexpr int kKeyTile = 128;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+// exp(x) for x <= 0 (a score minus its row's maximum), 0 below e^-40 = 4e-18: such terms are
+// below the float resolution of the row's sum (>= 1) even over 10^5 keys, and flushing them
+// keeps denormals out of the tile products, where each costs a slow micro-code assist
+// (ALiBi's far keys reach e^-500; their products with small gradients underflow).
+inline float exp_nonpositive(float x) { return x < -40.0f ? 0.0f : std::exp(x); }
+
 // Dropout key of one (b, h) probability matrix: independent streams per pair; element
 // (query i, key j) has index i * key_stride + j.
 uint64_t pair_key(uint64_t key, int b, int h, int H) { return hash_combine(key, uint64_t(b) * H + h); }
@@ -120,9 +126,9 @@ void attention_forward(const AttentionArgs& a, float* out, float* lse) {
               std::fill_n(row, kn, 0.0f);
               continue;
             }
-            const float alpha = std::exp(m[i] - mx);  // 0 on the first visible tile
+            const float alpha = exp_nonpositive(m[i] - mx);  // 0 on the first visible tile
             float sum = 0.0f;
-            for (int j = 0; j < kn; ++j) sum += (row[j] = std::exp(row[j] - mx));
+            for (int j = 0; j < kn; ++j) sum += (row[j] = exp_nonpositive(row[j] - mx));
             l[i] = l[i] * alpha + sum;
             m[i] = mx;
             if (alpha != 1.0f) {
@@ -194,7 +200,7 @@ void attention_backward(const AttentionArgs& a, const float* out, const float* l
           for (int i = 0; i < qn; ++i) {
             float* row = S + size_t(i) * kKeyTile;
             const float m = lse_b[i0 + i];
-            for (int j = 0; j < kn; ++j) row[j] = std::exp(row[j] - m);  // exp(-inf) = 0
+            for (int j = 0; j < kn; ++j) row[j] = exp_nonpositive(row[j] - m);  // masked: 0
             if (p_drop > 0) {
               const size_t base = size_t(i0 + i) * a.key_stride + j0;
               for (int j = 0; j < kn; ++j)
@@ -266,7 +272,7 @@ void attention_probs(const AttentionArgs& a, float* probs) {
           float mx = kNegInf;
           for (int j = 0; j < visible; ++j) mx = std::max(mx, row[j]);
           float sum = 0.0f;
-          for (int j = 0; j < visible; ++j) sum += (row[j] = std::exp(row[j] - mx));
+          for (int j = 0; j < visible; ++j) sum += (row[j] = exp_nonpositive(row[j] - mx));
           for (int j = 0; j < visible; ++j) row[j] /= sum;
           std::fill(row + visible, row + p.n, 0.0f);
         }
