@@ -40,9 +40,10 @@ TEST(Cost, TrainingMemoryAddsStateActivationsAndScratch) {
   EXPECT_EQ(m.parameters, 4000u);
   EXPECT_EQ(m.gradients, 4000u);
   EXPECT_EQ(m.optimizer, 8000u);
-  // N = 6: per layer 4*6*8 + 4*6*8 + 2*2*9 + 2*6*16 + 4*6 = 192+192+36+192+24 = 636 floats;
-  // final stream and norm 2*6*8 = 96, logits 6*10 = 60.
-  EXPECT_EQ(m.activations, (2 * 636 + 96 + 60) * 4u);
+  // N = 6: per layer 4*6*8 + 4*6*8 + 6*2 (log-sum-exp per query and head; no probabilities) +
+  // 2*6*16 + 4*6 = 192+192+12+192+24 = 612 floats; final stream and norm 2*6*8 = 96, logits
+  // 6*10 = 60.
+  EXPECT_EQ(m.activations, (2 * 612 + 96 + 60) * 4u);
   EXPECT_EQ(m.scratch, (3 * 48 + 2 * 96 + 4 * 48) * 4u);
   EXPECT_EQ(m.total(), m.parameters + m.gradients + m.optimizer + m.activations + m.scratch);
 }

@@ -110,8 +110,9 @@ struct AttentionCase {
   size_t n() const { return size_t(B) * T * H * dh; }
 };
 
-void check_attention(float dropout, bool with_bias) {
-  AttentionCase c(2, 5, 3, 4, with_bias, dropout);
+// Finite differences of f = sum(out * R) for q, k, v and the bias values: every coordinate, or
+// the `top` largest gradients of each.
+void check_attention_gradients(AttentionCase& c, bool with_bias, size_t top = 0) {
   const size_t n = c.n();
   auto R = random_vector(n, 24);
   std::vector<float> out(n), lse(size_t(c.B) * c.H * c.T), dq(n), dk(n), dv(n),
@@ -123,10 +124,18 @@ void check_attention(float dropout, bool with_bias) {
   };
   f();
   k::attention_backward(c.args, out.data(), lse.data(), R.data(), dq.data(), dk.data(), dv.data());
-  expect_gradient("dq", c.q, dq, f, 1e-3, 2e-3, 2e-3);
-  expect_gradient("dk", c.k, dk, f, 1e-3, 2e-3, 2e-3);
-  expect_gradient("dv", c.v, dv, f, 1e-3, 2e-3, 2e-3);
-  if (with_bias) expect_gradient("dvalues", c.values, dvalues, f, 1e-3, 2e-3, 2e-3);
+  auto coords = [&](const std::vector<float>& g) {
+    return top ? testing::top_coordinates(g.data(), g.size(), top) : std::vector<size_t>{};
+  };
+  expect_gradient("dq", c.q, dq, f, 1e-3, 2e-3, 2e-3, coords(dq));
+  expect_gradient("dk", c.k, dk, f, 1e-3, 2e-3, 2e-3, coords(dk));
+  expect_gradient("dv", c.v, dv, f, 1e-3, 2e-3, 2e-3, coords(dv));
+  if (with_bias) expect_gradient("dvalues", c.values, dvalues, f, 1e-3, 2e-3, 2e-3, coords(dvalues));
+}
+
+void check_attention(float dropout, bool with_bias) {
+  AttentionCase c(2, 5, 3, 4, with_bias, dropout);
+  check_attention_gradients(c, with_bias);
 }
 
 // The tiled kernel against a direct double-precision softmax(q k^T + bias) v, at lengths that
@@ -170,22 +179,7 @@ TEST(KernelAttention, TiledForwardMatchesTheDirectFormulaAcrossTiles) {
 // Backward across tiles: gradients of a few coordinates by finite differences.
 TEST(KernelAttention, TiledBackwardMatchesFiniteDifferences) {
   AttentionCase c(1, 200, 2, 4, true, 0.1f);
-  const size_t n = c.n();
-  auto R = random_vector(n, 25);
-  std::vector<float> out(n), lse(size_t(c.H) * c.T), dq(n), dk(n), dv(n),
-      dvalues(c.values.size(), 0.0f);
-  c.bias.dvalues = dvalues.data();
-  auto f = [&] {
-    k::attention_forward(c.args, out.data(), lse.data());
-    return dot(out, R);
-  };
-  f();
-  k::attention_backward(c.args, out.data(), lse.data(), R.data(), dq.data(), dk.data(), dv.data());
-  auto top = [](const std::vector<float>& g) { return testing::top_coordinates(g.data(), g.size(), 12); };
-  expect_gradient("dq", c.q, dq, f, 1e-3, 2e-3, 2e-3, top(dq));
-  expect_gradient("dk", c.k, dk, f, 1e-3, 2e-3, 2e-3, top(dk));
-  expect_gradient("dv", c.v, dv, f, 1e-3, 2e-3, 2e-3, top(dv));
-  expect_gradient("dvalues", c.values, dvalues, f, 1e-3, 2e-3, 2e-3, top(dvalues));
+  check_attention_gradients(c, true, 12);
 }
 
 TEST(KernelGrad, AttentionPlain) { check_attention(0.0f, false); }

@@ -103,84 +103,94 @@ AttentionArgs attention_args(const Transformer& m, const BlockCall& call, const 
   return args;
 }
 
+// One block call: the sizes, weights, plan and dropout of every op in it.
+class BlockPass {
+ public:
+  BlockPass(Transformer& model, int l, const BlockCall& c)
+      : m(model), be(model.backend()), w(model.blocks()[size_t(l)]), plan(*c.plan), call(c),
+        layer(l), N(c.B * c.Q), D(model.config().d_model), HD(model.config().hd()),
+        F(model.config().d_ff), ND(size_t(N) * D), p(c.dropout) {}
+
+  void forward(const BlockActs& a, float* x_out, float* branch, const BlockKeys& keys) const {
+    // attention sub-layer
+    norm_forward(m, a.ln1, a.ln1_mean, a.ln1_rstd, a.resid_in, w.norm1_w, w.norm1_b, N);
+    be.linear_forward(a.q, a.ln1, m.param(w.wq), N, D, HD);  // [N, HD]
+    be.linear_forward(a.k, a.ln1, m.param(w.wk), N, D, HD);
+    be.linear_forward(a.v, a.ln1, m.param(w.wv), N, D, HD);
+    if (plan.rotates) {
+      be.rotate(a.q, N, HD, plan.rotate_q, 1.0f);
+      be.rotate(a.k, N, HD, plan.rotate_k, 1.0f);
+    }
+    if (keys.cache_k) {  // the new keys and values join the cache before attention reads it
+      be.kv_append(keys.cache_k, a.k, plan.past, call.B, call.Q, HD, keys.capacity);
+      be.kv_append(keys.cache_v, a.v, plan.past, call.B, call.Q, HD, keys.capacity);
+    }
+    const AttentionArgs args = attention_args(m, call, a, keys, layer);
+    if (call.capture) be.attention_probs(args, call.capture);
+    be.attention_forward(args, a.att, a.lse);  // [N, HD]
+    be.linear_forward(branch, a.att, m.param(w.wo), N, HD, D);
+    be.dropout_forward(branch, ND, p, key(DropoutSite::AttnOut));
+    be.add(a.resid_mid, a.resid_in, branch, ND);
+
+    // feed-forward sub-layer
+    norm_forward(m, a.ln2, a.ln2_mean, a.ln2_rstd, a.resid_mid, w.norm2_w, w.norm2_b, N);
+    ffn_forward(m, w, a, N);  // [N, F]
+    be.dropout_forward(a.ffn_h, size_t(N) * F, p, key(DropoutSite::FfnHidden));
+    be.linear_forward(branch, a.ffn_h, m.param(w.w_down), N, F, D);
+    be.dropout_forward(branch, ND, p, key(DropoutSite::FfnOut));
+    be.add(x_out, a.resid_mid, branch, ND);
+  }
+
+  void backward(const BlockActs& a, const BackwardScratch& d) const {
+    // feed-forward sub-layer (d_resid = d out = d mid through the residual)
+    be.copy(d.d_branch, d.d_resid, ND * sizeof(float));
+    be.dropout_backward(d.d_branch, ND, p, key(DropoutSite::FfnOut));
+    be.linear_backward(d.d_h, m.grad(w.w_down), d.d_branch, a.ffn_h, m.param(w.w_down), N, F, D,
+                       false);
+    be.dropout_backward(d.d_h, size_t(N) * F, p, key(DropoutSite::FfnHidden));
+    ffn_backward(m, w, a, d, N);
+    norm_backward(m, d.d_resid, d.d_norm, a.resid_mid, a.ln2_mean, a.ln2_rstd, w.norm2_w,
+                  w.norm2_b, N);
+
+    // attention sub-layer (d_resid = d mid = d x through the residual)
+    be.copy(d.d_branch, d.d_resid, ND * sizeof(float));
+    be.dropout_backward(d.d_branch, ND, p, key(DropoutSite::AttnOut));
+    be.linear_backward(d.d_att, m.grad(w.wo), d.d_branch, a.att, m.param(w.wo), N, HD, D, false);
+    const AttentionArgs args = attention_args(m, call, a, {}, layer);
+    be.attention_backward(args, a.att, a.lse, d.d_att, d.dq, d.dk, d.dv);
+    if (plan.rotates) {
+      be.rotate(d.dq, N, HD, plan.rotate_q, -1.0f);
+      be.rotate(d.dk, N, HD, plan.rotate_k, -1.0f);
+    }
+    be.linear_backward(d.d_norm, m.grad(w.wq), d.dq, a.ln1, m.param(w.wq), N, D, HD, false);
+    be.linear_backward(d.d_norm, m.grad(w.wk), d.dk, a.ln1, m.param(w.wk), N, D, HD, true);
+    be.linear_backward(d.d_norm, m.grad(w.wv), d.dv, a.ln1, m.param(w.wv), N, D, HD, true);
+    norm_backward(m, d.d_resid, d.d_norm, a.resid_in, a.ln1_mean, a.ln1_rstd, w.norm1_w,
+                  w.norm1_b, N);
+  }
+
+ private:
+  uint64_t key(DropoutSite s) const { return dropout_site_key(call.dropout_key, layer, s); }
+  Transformer& m;
+  Backend& be;
+  const BlockWeights& w;
+  const DevicePlan& plan;
+  const BlockCall& call;
+  int layer, N, D, HD, F;
+  size_t ND;
+  float p;
+};
+
 }  // namespace
 
-void block_forward(const Transformer& m, int layer, const BlockActs& a, float* x_out,
-                   float* branch, const BlockCall& call, const BlockKeys& keys) {
-  Backend& be = m.backend();
-  const ModelConfig& c = m.config();
-  const BlockWeights& w = m.blocks()[size_t(layer)];
-  const int N = call.B * call.Q, D = c.d_model, HD = c.hd(), F = c.d_ff;
-  const size_t ND = size_t(N) * D;
-  const float p = call.dropout;
-  auto key = [&](DropoutSite s) { return dropout_site_key(call.dropout_key, layer, s); };
-  const DevicePlan& plan = *call.plan;
-
-  // attention sub-layer
-  norm_forward(m, a.ln1, a.ln1_mean, a.ln1_rstd, a.resid_in, w.norm1_w, w.norm1_b, N);
-  be.linear_forward(a.q, a.ln1, m.param(w.wq), N, D, HD);  // [N, HD]
-  be.linear_forward(a.k, a.ln1, m.param(w.wk), N, D, HD);
-  be.linear_forward(a.v, a.ln1, m.param(w.wv), N, D, HD);
-  if (plan.rotates) {
-    be.rotate(a.q, N, HD, plan.rotate_q, 1.0f);
-    be.rotate(a.k, N, HD, plan.rotate_k, 1.0f);
-  }
-  if (keys.cache_k) {  // the new keys and values join the cache before attention reads it
-    be.kv_append(keys.cache_k, a.k, plan.past, call.B, call.Q, HD, keys.capacity);
-    be.kv_append(keys.cache_v, a.v, plan.past, call.B, call.Q, HD, keys.capacity);
-  }
-  const AttentionArgs args = attention_args(m, call, a, keys, layer);
-  if (call.capture) be.attention_probs(args, call.capture);
-  be.attention_forward(args, a.att, a.lse);  // [N, HD]
-  be.linear_forward(branch, a.att, m.param(w.wo), N, HD, D);
-  be.dropout_forward(branch, ND, p, key(DropoutSite::AttnOut));
-  be.add(a.resid_mid, a.resid_in, branch, ND);
-
-  // feed-forward sub-layer
-  norm_forward(m, a.ln2, a.ln2_mean, a.ln2_rstd, a.resid_mid, w.norm2_w, w.norm2_b, N);
-  ffn_forward(m, w, a, N);  // [N, F]
-  be.dropout_forward(a.ffn_h, size_t(N) * F, p, key(DropoutSite::FfnHidden));
-  be.linear_forward(branch, a.ffn_h, m.param(w.w_down), N, F, D);
-  be.dropout_forward(branch, ND, p, key(DropoutSite::FfnOut));
-  be.add(x_out, a.resid_mid, branch, ND);
+void block_forward(Transformer& m, int layer, const BlockActs& a, float* x_out, float* branch,
+                   const BlockCall& call, const BlockKeys& keys) {
+  BlockPass(m, layer, call).forward(a, x_out, branch, keys);
 }
 
 void block_backward(Transformer& m, int layer, const BlockActs& a, const BlockCall& call,
                     const BackwardScratch& d) {
-  Backend& be = m.backend();
-  const ModelConfig& c = m.config();
-  const BlockWeights& w = m.blocks()[size_t(layer)];
-  const int N = call.B * call.Q, D = c.d_model, HD = c.hd(), F = c.d_ff;
-  const size_t ND = size_t(N) * D;
-  const float p = call.dropout;
-  auto key = [&](DropoutSite s) { return dropout_site_key(call.dropout_key, layer, s); };
-  const DevicePlan& plan = *call.plan;
-
-  // feed-forward sub-layer (d_resid = d out = d mid through the residual)
-  be.copy(d.d_branch, d.d_resid, ND * sizeof(float));
-  be.dropout_backward(d.d_branch, ND, p, key(DropoutSite::FfnOut));
-  be.linear_backward(d.d_h, m.grad(w.w_down), d.d_branch, a.ffn_h, m.param(w.w_down), N, F, D,
-                     false);
-  be.dropout_backward(d.d_h, size_t(N) * F, p, key(DropoutSite::FfnHidden));
-  ffn_backward(m, w, a, d, N);
-  norm_backward(m, d.d_resid, d.d_norm, a.resid_mid, a.ln2_mean, a.ln2_rstd, w.norm2_w,
-                w.norm2_b, N);
-
-  // attention sub-layer (d_resid = d mid = d x through the residual)
-  be.copy(d.d_branch, d.d_resid, ND * sizeof(float));
-  be.dropout_backward(d.d_branch, ND, p, key(DropoutSite::AttnOut));
-  be.linear_backward(d.d_att, m.grad(w.wo), d.d_branch, a.att, m.param(w.wo), N, HD, D, false);
-  const AttentionArgs args = attention_args(m, call, a, {}, layer);
-  be.attention_backward(args, a.att, a.lse, d.d_att, d.dq, d.dk, d.dv);
-  if (plan.rotates) {
-    be.rotate(d.dq, N, HD, plan.rotate_q, -1.0f);
-    be.rotate(d.dk, N, HD, plan.rotate_k, -1.0f);
-  }
-  be.linear_backward(d.d_norm, m.grad(w.wq), d.dq, a.ln1, m.param(w.wq), N, D, HD, false);
-  be.linear_backward(d.d_norm, m.grad(w.wk), d.dk, a.ln1, m.param(w.wk), N, D, HD, true);
-  be.linear_backward(d.d_norm, m.grad(w.wv), d.dv, a.ln1, m.param(w.wv), N, D, HD, true);
-  norm_backward(m, d.d_resid, d.d_norm, a.resid_in, a.ln1_mean, a.ln1_rstd, w.norm1_w, w.norm1_b,
-                N);
+  BlockPass(m, layer, call).backward(a, d);
 }
 
 }  // namespace lengen

@@ -33,8 +33,8 @@ struct BlockKeys {
 };
 
 // a.resid_in [N, D] -> x_out [N, D] (may be a.resid_in); branch [N, D] scratch.
-void block_forward(const Transformer& m, int layer, const BlockActs& a, float* x_out,
-                   float* branch, const BlockCall& call, const BlockKeys& keys = {});
+void block_forward(Transformer& m, int layer, const BlockActs& a, float* x_out, float* branch,
+                   const BlockCall& call, const BlockKeys& keys = {});
 // d.d_resid: d(block output) in, d(block input) out. Adds the weight gradients (training keys).
 void block_backward(Transformer& m, int layer, const BlockActs& a, const BlockCall& call,
                     const BackwardScratch& d);
