@@ -5,6 +5,7 @@
 #include "model/config.h"
 #include "pe/encodings.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen {
 namespace {
@@ -67,14 +68,12 @@ void PeOptions::error(const std::string& key, const std::string& message) const 
 
 int PeOptions::get_int(const std::string& key, int fallback) const {
   if (!pe_.contains(key)) return fallback;
-  if (!pe_[key].is_number_integer()) error(key, "must be an integer, got " + pe_[key].dump());
-  return pe_[key].get<int>();
+  return json_value_as<int>(pe_[key], where_, "pe." + key);  // no wrap of 2^32 + k to k
 }
 
 double PeOptions::get_double(const std::string& key, double fallback) const {
   if (!pe_.contains(key)) return fallback;
-  if (!pe_[key].is_number()) error(key, "must be a number, got " + pe_[key].dump());
-  return pe_[key].get<double>();
+  return json_value_as<double>(pe_[key], where_, "pe." + key);
 }
 
 std::string PeOptions::get_choice(const std::string& key, const std::string& fallback,
