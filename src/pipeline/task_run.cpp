@@ -199,6 +199,9 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   const nlohmann::json config = read_json_file(config_path);
   if (!config.contains("data") || !config.contains("model"))
     fail("{}: not a task run (no 'data' section); use `lengen score` for LM checkpoints", config_path);
+  // Typed and strict: a corrupt value is an error naming the key, never coerced (true -> 1).
+  const RunConfig rc = RunConfig::from_json(config, config_path);
+  ModelConfig::from_json(rc.model, config_path + ": model");
   std::string ckpt = r.checkpoint;
   if (ckpt.empty())
     ckpt = fs::exists(r.run_dir + "/best/config.json") ? r.run_dir + "/best" : r.run_dir + "/checkpoint";
@@ -214,19 +217,14 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
     fail("{}: vocab.json has {} words but the model's vocab_size is {}", ckpt, vocab.size(),
          model->config().vocab_size);
   std::string data_dir = r.data_dir;
-  if (data_dir.empty()) {
-    const auto& d = config["data"];
-    data_dir = d.contains("dir") ? d["dir"].get<std::string>() : r.run_dir + "/data";
-  }
+  if (data_dir.empty()) data_dir = rc.data.dir.empty() ? r.run_dir + "/data" : rc.data.dir;
   const auto loaded = data::load_dataset_dir(data_dir);
   std::unique_ptr<tasks::Task> task;
   if (loaded.info && !loaded.info->task.empty()) task = tasks::make_task(loaded.info->task);
-  const int per_length = r.max_per_length >= 0
-                             ? r.max_per_length
-                             : config.value("eval", nlohmann::json::object()).value("max_per_length", 0);
+  const int per_length = r.max_per_length >= 0 ? r.max_per_length : rc.eval.max_per_length;
   EvalOptions eo;
-  eo.batch_size = config.value("eval", nlohmann::json::object()).value("batch_size", 64);
-  eo.extra_tokens = config.value("eval", nlohmann::json::object()).value("extra_tokens", 16);
+  eo.batch_size = rc.eval.batch_size;
+  eo.extra_tokens = rc.eval.extra_tokens;
   eo.quiet = r.quiet;
   eo.positions = resolve_position_scheme(config, config_path);
   std::map<std::string, EvalResult> results;
