@@ -61,9 +61,15 @@ tasks::Example example_from_json(const nlohmann::json& j, const std::string& whe
   e.source = j["source"].get<std::string>();
   e.target = j["target"].get<std::string>();
   if (j.contains("length") && !j["length"].is_null()) {
-    e.length = json_value_as<int>(j["length"], where, "length");  // no wrap beyond INT_MAX
-    if (e.length < 0)
-      fail("{}: key \"length\" must be a non-negative integer, found {}", where, e.length);
+    const auto& l = j["length"];
+    // Checked before conversion: a value above INT_MAX used to wrap to a negative length.
+    const bool in_range = l.is_number_unsigned()  ? l.get<uint64_t>() <= uint64_t(INT32_MAX)
+                          : l.is_number_integer() ? l.get<int64_t>() >= 0 && l.get<int64_t>() <= INT32_MAX
+                                                  : false;
+    if (!in_range)
+      fail("{}: key \"length\" must be a non-negative integer of at most {}, found {}", where,
+           INT32_MAX, json_excerpt(l));
+    e.length = int(l.get<int64_t>());
   } else {
     e.length = static_cast<int>(split_words(e.source).size());
   }

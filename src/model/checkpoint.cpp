@@ -93,16 +93,17 @@ std::unique_ptr<Transformer> make_model_for_weights(const ModelConfig& config,
   const std::string embed = "model.embed_tokens.weight";
   if (file.has(embed)) {
     const auto& shape = file.info(embed).shape;
-    if (shape.size() == 2 && shape[0] != config.vocab_size)
-      fail("{}: key 'vocab_size' is {}, but {} holds '{}' with {} rows", config_path,
-           config.vocab_size, file.origin(), embed, shape[0]);
-    if (shape.size() == 2 && shape[1] != config.d_model)
-      fail("{}: key 'd_model' is {}, but {} holds '{}' with {} columns", config_path,
-           config.d_model, file.origin(), embed, shape[1]);
+    if (shape.size() == 2 && (shape[0] != config.vocab_size || shape[1] != config.d_model))
+      fail("{}: tensor '{}' has shape [{}], but {} asks for [{}, {}] (keys 'vocab_size' and "
+           "'d_model')",
+           file.origin(), embed, fmt::join(shape, ", "), config_path, config.vocab_size,
+           config.d_model);
   }
   // Every other size: the layout may not outgrow the file (checked tensor by tensor while the
-  // layout is built, before the parameter buffer is allocated).
-  const ParameterBudget budget(file.total_elements(),
+  // layout is built, before the parameter buffer is allocated). The slack (twice the file, plus
+  // 2^20 elements) lets a merely missing or misshapen tensor reach load_weights, whose message
+  // names it; a corrupt size (d_ff 1,000,000, 20,000 layers) is refused here.
+  const ParameterBudget budget(2 * file.total_elements() + (uint64_t(1) << 20),
                                fmt::format("{} (weights {})", config_path, file.origin()));
   return std::make_unique<Transformer>(config);
 }

@@ -150,7 +150,8 @@ nlohmann::json ModelConfig::to_json() const {
 
 void ModelConfig::validate(const std::string& where) const {
   auto size = [&](int v, const char* key, int64_t max) {
-    if (v <= 0 || v > max) fail("{}: key '{}' must be in [1, {}], got {}", where, key, max, v);
+    if (v <= 0 || v > max)
+      fail("{}: key '{}' must be positive and at most {}, got {}", where, key, max, v);
   };
   size(vocab_size, "vocab_size", kMaxVocab);
   size(d_model, "d_model", kMaxWidth);

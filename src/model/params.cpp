@@ -29,7 +29,7 @@ int ParameterLayout::add(const std::string& name, std::vector<int64_t> shape, In
   }
   if (const ParameterBudget* b = ParameterBudget::current(); b && numel_ + numel > b->max_elements())
     fail("{}: the config needs tensor '{}' of shape [{}], which takes the model to {} parameters, "
-         "more than the {} the file holds (the config's sizes do not match the weights)",
+         "more than the {} that file can back (the config's sizes do not match the weights)",
          b->what(), name, fmt::join(shape, ", "), numel_ + numel, b->max_elements());
   t.numel = size_t(numel);
   t.shape = std::move(shape);
