@@ -165,6 +165,7 @@ void SafetensorsFile::read_f32(const std::string& name, const std::vector<int64_
          fmt::join(t.shape, ", "), fmt::join(expected_shape, ", "));
   const char* src = data_.data() + t.offset;
   const int64_t n = t.numel();
+  if (n == 0) return;  // nothing to copy (dst may be null)
   if (t.dtype == "F32") {
     std::memcpy(dst, src, size_t(n) * 4);
   } else if (t.dtype == "F16" || t.dtype == "BF16") {
