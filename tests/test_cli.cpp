@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "cli_test_support.h"
 #include "test_paths.h"
 #include "util/rng.h"
 
@@ -21,21 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
+using Result = lengen::testing::CliResult;
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(lengen::testing::lengen_binary()) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+Result run(const std::string& args) { return lengen::testing::run_lengen(args); }
 
 std::string temp_dir(const std::string& name) {
   const auto p = fs::temp_directory_path() / ("lengen_cli_" + name + "_" + std::to_string(::getpid()));
