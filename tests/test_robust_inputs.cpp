@@ -183,6 +183,23 @@ TEST(RobustCheckpoint, HugeSizesAreErrorsNamingTheKey) {
   EXPECT_TRUE(contains(error_of([&] { load_model(dir); }), "key 'd_model' must be an integer"));
 }
 
+TEST(RobustCheckpoint, SizeProductsCannotOverflow) {
+  // A FIRE model with 10^8 heads ended in "internal error: cannot create std::vector larger
+  // than max_size()"; n_heads x d_head = 2^32 wrapped to 0 and wrote a wrong model.
+  nlohmann::json j = {{"vocab_size", 11}, {"d_model", 16}, {"n_layers", 1}, {"n_heads", 100000000},
+                      {"d_head", 8},      {"d_ff", 16},    {"pe", "fire"}};
+  EXPECT_TRUE(contains(error_of([&] { ModelConfig::from_json(j, "c.json"); }), "key 'n_heads' must be"));
+  j["n_heads"] = 4096;
+  j["d_head"] = 65536;
+  EXPECT_TRUE(contains(error_of([&] { ModelConfig::from_json(j, "c.json"); }),
+                       "keys 'n_heads' x 'd_head' = 4096 x 65536 must be at most"));
+  j["n_heads"] = 64;
+  j["d_head"] = 4096;
+  j["d_model"] = 65536;
+  j["n_layers"] = 1024;
+  EXPECT_TRUE(contains(error_of([&] { ModelConfig::from_json(j, "c.json"); }), "parameters, more than the limit"));
+}
+
 TEST(RobustCheckpoint, EncodingTablesCountTowardsTheLimits) {
   nlohmann::json j = {{"vocab_size", 11}, {"d_model", 16},  {"n_layers", 1}, {"n_heads", 2},
                       {"d_head", 8},      {"d_ff", 16},

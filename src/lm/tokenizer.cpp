@@ -59,7 +59,14 @@ Tokenizer Tokenizer::load(const std::string& model_path) {
 
 Tokenizer Tokenizer::from_bytes(const std::string& bytes, const std::string& origin) {
   auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  const auto status = sp->LoadFromSerializedProto(bytes);
+  sentencepiece::util::Status status;
+  try {
+    status = sp->LoadFromSerializedProto(bytes);
+  } catch (const std::exception& e) {
+    // The library throws for some corrupt models instead of returning a status, e.g. its
+    // double-array trie (darts_clone) on an empty piece: "failed to insert key: zero-length key".
+    fail("{}: not a valid SentencePiece model ({})", origin, e.what());
+  }
   if (!status.ok())
     fail("{}: not a SentencePiece model ({})", origin, status.ToString());
   if (sp->GetPieceSize() < 2) fail("{}: SentencePiece model with an empty vocabulary", origin);
