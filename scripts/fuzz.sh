@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of fuzz/ (clang++, AddressSanitizer + UndefinedBehaviorSanitizer,
 # in build-asan/ shared with scripts/sanitize.sh) and runs each one: every input of its seed
 # corpus (fuzz/corpus/<target>/) and of its regressions (fuzz/regressions/<target>/, inputs that
-# once crashed), then FUZZ_RUNS executions in all (default 3000) of mutated inputs, with a fixed
+# once crashed), then FUZZ_RUNS executions in all (default 10,000) of mutated inputs, with a fixed
 # seed. A crash, a sanitizer report, a leak, an escaped exception, an allocation beyond
 # 1 GiB or an input running over 20 s fails the script; the input is left in the printed
 # directory (turn it into fuzz/regressions/<target>/<name> once fixed).
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${LENGEN_ASAN_BUILD:-build-asan}"
-RUNS="${FUZZ_RUNS:-3000}"
+RUNS="${FUZZ_RUNS:-10000}"
 bash scripts/configure-asan.sh "$BUILD"
 cmake --build "$BUILD" -j"$(nproc)" --target lengen_fuzz
 
