@@ -352,7 +352,8 @@ TEST(RobustDataset, VocabularyAndDescriptionOfTheWrongKindAreRefused) {
                                           R"({"format": "x", "words": []})", "v.json"); }),
                        "key 'format'"));
   // Wrong types are named, not coerced (seed 1.5 used to become 1).
-  for (const char* bad : {R"({"format": "lengen-dataset-1", "seed": 1.5})",
+  for (const char* bad : {R"({"format": "lengen-dataset-2", "seed": 1})",
+                          R"({"format": "lengen-dataset-1", "seed": 1.5})",
                           R"({"format": "lengen-dataset-1", "task": 3})",
                           R"({"format": "lengen-dataset-1", "counts": {"train": "3"}})",
                           R"({"format": "lengen-dataset-1", "counts": {"train": -3}})"})

@@ -182,10 +182,8 @@ DatasetInfo DatasetInfo::from_json(const nlohmann::json& j, const std::string& o
       fail("{}: unknown key '{}'; allowed keys: format, task, split, seed, scratchpad, counts",
            origin, it.key());
   }
-  const std::string format = json_get_or<std::string>(j, "format", "", origin);
-  if (format != "lengen-dataset-1")
-    fail("{}: key 'format' must be \"lengen-dataset-1\", got {}", origin,
-         j.contains("format") ? json_excerpt(j["format"]) : std::string("nothing"));
+  if (j.contains("format") && j["format"] != "lengen-dataset-1")
+    fail("{}: key 'format' must be \"lengen-dataset-1\", got {}", origin, json_excerpt(j["format"]));
   DatasetInfo d;
   d.task = json_get_or<std::string>(j, "task", "", origin);
   d.split = json_get_or<std::string>(j, "split", "", origin);
