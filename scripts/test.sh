@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Adds what the tests need (GoogleTest, the Python venv of tests/python), builds with tests and
-# runs the whole suite with CTest (GoogleTest cases and the Python parity suite).
+# Adds what the tests need (GoogleTest, the Python venv of tests/python, clang for the
+# sanitizers), builds with tests and runs the whole suite with CTest (GoogleTest cases and the
+# Python parity suite); then the same GoogleTest suite under AddressSanitizer +
+# UndefinedBehaviorSanitizer (scripts/sanitize.sh) and a bounded run of every fuzz target
+# (scripts/fuzz.sh), both in build-asan/. LENGEN_SKIP_SANITIZERS=1 leaves those two out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-debian-packages.sh scripts/deps-debian.txt scripts/deps-debian-test.txt
@@ -12,3 +15,7 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLENGEN_BUILD_TESTS=ON 
   -DLENGEN_PYTHON="$PY" >/dev/null
 cmake --build build -j"$(nproc)"
 ctest --test-dir build -j"$(nproc)" --output-on-failure
+if [ "${LENGEN_SKIP_SANITIZERS:-0}" != 1 ]; then
+  bash scripts/sanitize.sh
+  bash scripts/fuzz.sh
+fi

@@ -422,8 +422,18 @@ TEST_F(E2e, EmptyValidationOrTestFileIsAnError) {
     const std::string run = "runs/" + split;
     const CliResult r = mistake("train --threads 1 --config models/tiny --set data.dir=d_" + split + kTiny +
                                 " --out " + run);
-    EXPECT_NE(r.out.find("d_" + split + "/" + split + ".jsonl: no examples (the file is empty)"), std::string::npos)
+    // dataset.json records the split's size, so the count check names the file first; without
+    // dataset.json the empty-file check does.
+    EXPECT_NE(r.out.find("d_" + split + "/" + split + ".jsonl: 0 examples, but dataset.json records"),
+              std::string::npos)
         << r.out;
+    EXPECT_FALSE(fs::exists(path(run + "/checkpoint")));
+    fs::remove(path("d_" + split + "/dataset.json"));
+    const CliResult bare = mistake("train --threads 1 --config models/tiny --set data.dir=d_" + split + kTiny +
+                                   " --out " + run);
+    EXPECT_NE(bare.out.find("d_" + split + "/" + split + ".jsonl: no examples (the file is empty)"),
+              std::string::npos)
+        << bare.out;
     EXPECT_FALSE(fs::exists(path(run + "/checkpoint")));
   }
 }

@@ -11,8 +11,10 @@
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/forward.h"
+#include "pipeline/run_config.h"
 #include "pipeline/task_data.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace fs = std::filesystem;
 
@@ -74,7 +76,9 @@ Regions Regions::from_json(const nlohmann::json& j, const std::string& where) {
     if (!j.is_object() || !j.contains(name) || !j[name].is_array() || j[name].size() != 2 ||
         !j[name][0].is_number_integer() || !j[name][1].is_number_integer())
       fail("{}: regions.{} must be a [begin, end) pair of integers", where, name);
-    return TokenRange{j[name][0].get<int>(), j[name][1].get<int>()};
+    const std::string key = std::string("regions.") + name;
+    return TokenRange{json_value_as<int>(j[name][0], where, key),
+                      json_value_as<int>(j[name][1], where, key)};
   };
   return {range("prompt"), range("separator"), range("scratchpad"), range("answer")};
 }
@@ -84,13 +88,14 @@ AttentionCapture capture_attention(const CaptureRequest& r) {
   const std::string config_path = r.run_dir + "/config.json";
   if (!fs::exists(config_path)) fail("{}: not a run directory (no config.json)", r.run_dir);
   const nlohmann::json config = read_json_file(config_path);
-  if (!config.contains("data") || !config.contains("model") || !config.contains("train"))
+  if (!config.is_object() || !config.contains("data") || !config.contains("model") ||
+      !config.contains("train"))
     fail("{}: not a task run (needs data, model and train sections)", config_path);
+  const RunConfig rc = RunConfig::from_json(config, config_path);  // typed, strict
   const std::string checkpoint = resolve_run_checkpoint(r.run_dir, r.checkpoint);
   auto model = load_model(checkpoint);
   const auto vocab = data::Vocabulary::load(checkpoint + "/vocab.json");
-  const auto& dc = config["data"];
-  const std::string data_dir = dc.contains("dir") ? dc["dir"].get<std::string>() : r.run_dir + "/data";
+  const std::string data_dir = rc.data.dir.empty() ? r.run_dir + "/data" : rc.data.dir;
   const auto loaded = data::load_dataset_dir(data_dir);
   const auto& all = examples_of(loaded.data, r.split, data_dir);
   if (all.empty()) fail("{}: the {} split is empty", data_dir, r.split);
@@ -103,16 +108,15 @@ AttentionCapture capture_attention(const CaptureRequest& r) {
   AttentionCapture c;
   c.n_layers = mc.n_layers;
   c.n_heads = mc.n_heads;
-  nlohmann::json pe = config["model"].value("pe", nlohmann::json("nope"));
   c.info = {{"run", r.run_dir},
             {"checkpoint", checkpoint},
             {"weights", weights_stamp(checkpoint)},
-            {"encoding", pe.is_object() ? pe.value("type", "nope") : pe.get<std::string>()},
-            {"task", loaded.info ? loaded.info->task : dc.value("task", "")},
-            {"data_split", loaded.info ? loaded.info->split : dc.value("split", "")},
-            {"data_seed", loaded.info ? loaded.info->seed : dc.value("seed", uint64_t(0))},
+            {"encoding", mc.pe_type()},
+            {"task", loaded.info ? loaded.info->task : rc.data.task},
+            {"data_split", loaded.info ? loaded.info->split : rc.data.split},
+            {"data_seed", loaded.info ? loaded.info->seed : rc.data.seed},
             {"data", fs::weakly_canonical(data_dir).string()},
-            {"train_seed", config["train"].value("seed", uint64_t(0))},
+            {"train_seed", rc.train.seed},
             {"split", r.split},
             {"per_length", r.per_length}};
 
@@ -190,11 +194,12 @@ AttentionCapture load_capture(const std::string& dir) {
   if (!fs::exists(json_path))
     fail("{}: no attention capture (run `lengen analyze attention --run RUN` first)", dir);
   nlohmann::json info = read_json_file(json_path);
-  if (info.value("format", "") != "lengen-attention" || info.value("version", 0) != kFormatVersion)
+  if (!info.is_object() || info.value("format", nlohmann::json()) != "lengen-attention" ||
+      info.value("version", nlohmann::json()) != kFormatVersion)
     fail("{}: not a lengen attention capture of version {}", json_path, kFormatVersion);
   AttentionCapture c;
-  c.n_layers = info.value("n_layers", 0);
-  c.n_heads = info.value("n_heads", 0);
+  c.n_layers = json_get_or<int>(info, "n_layers", 0, json_path);
+  c.n_heads = json_get_or<int>(info, "n_heads", 0, json_path);
   if (c.n_layers < 1 || c.n_heads < 1 || !info.contains("examples") || !info["examples"].is_array())
     fail("{}: needs n_layers, n_heads and an examples array", json_path);
   const auto file = io::SafetensorsFile::load(dir + "/attention.safetensors");
@@ -202,25 +207,32 @@ AttentionCapture load_capture(const std::string& dir) {
     const auto& e = info["examples"][k];
     const std::string where = fmt::format("{}: examples[{}]", json_path, k);
     CapturedExample x;
-    try {
-      x.index = e.at("index").get<int>();
-      x.length = e.at("length").get<int>();
-      x.tokens = e.at("tokens").get<std::vector<int32_t>>();
-      x.words = e.at("words").get<std::vector<std::string>>();
-    } catch (const nlohmann::json::exception& err) {
-      fail("{}: {}", where, err.what());
-    }
+    if (!e.is_object()) fail("{}: expected an object", where);
+    for (const char* key : {"index", "length", "tokens", "words"})
+      if (!e.contains(key)) fail("{}: missing key '{}'", where, key);
+    x.index = json_value_as<int>(e["index"], where, "index");
+    x.length = json_value_as<int>(e["length"], where, "length");
+    if (!e["tokens"].is_array() || !e["words"].is_array())
+      fail("{}: keys 'tokens' and 'words' must be arrays", where);
+    for (const auto& t : e["tokens"]) x.tokens.push_back(json_value_as<int32_t>(t, where, "tokens"));
+    for (const auto& w : e["words"]) x.words.push_back(json_value_as<std::string>(w, where, "words"));
     if (x.tokens.empty() || x.words.size() != x.tokens.size())
       fail("{}: {} tokens and {} words", where, x.tokens.size(), x.words.size());
     x.regions = Regions::from_json(e.value("regions", nlohmann::json()), where);
     for (const TokenRange& t : {x.regions.prompt, x.regions.separator, x.regions.scratchpad, x.regions.answer})
       if (t.begin < 0 || t.end < t.begin || t.end > x.T())
         fail("{}: region [{}, {}) outside the {} tokens", where, t.begin, t.end, x.T());
-    const std::string tensor = e.value("tensor", "");
+    const std::string tensor = json_get_or<std::string>(e, "tensor", "", where);
     if (!file.has(tensor)) fail("{}: tensor '{}' is not in attention.safetensors", where, tensor);
+    // The shape is checked against the file before allocating (n_layers, n_heads and the
+    // token count come from attention.json).
+    const std::vector<int64_t> shape = {c.n_layers, c.n_heads,
+                                        int64_t(CapturedExample::packed_size(x.T()))};
+    if (file.info(tensor).shape != shape)
+      fail("{}: tensor '{}' has shape [{}], expected [{}] (n_layers, n_heads, T(T+1)/2)", where,
+           tensor, fmt::join(file.info(tensor).shape, ", "), fmt::join(shape, ", "));
     x.probs.resize(size_t(c.n_layers) * c.n_heads * CapturedExample::packed_size(x.T()));
-    file.read_f32(tensor, {c.n_layers, c.n_heads, int64_t(CapturedExample::packed_size(x.T()))},
-                  x.probs.data());
+    file.read_f32(tensor, shape, x.probs.data());
     c.examples.push_back(std::move(x));
   }
   info.erase("examples");
@@ -233,9 +245,11 @@ AttentionCapture capture_or_load(const CaptureRequest& r) {
   if (fs::exists(dir + "/attention.json")) {
     const nlohmann::json stored = read_json_file(dir + "/attention.json");
     const std::string checkpoint = resolve_run_checkpoint(r.run_dir, r.checkpoint);
-    if (stored.value("version", 0) == kFormatVersion && stored.value("per_length", 0) == r.per_length &&
-        stored.value("checkpoint", "") == checkpoint &&
-        stored.value("weights", "") == weights_stamp(checkpoint))
+    const nlohmann::json none;
+    if (stored.is_object() && stored.value("version", none) == kFormatVersion &&
+        stored.value("per_length", none) == r.per_length &&
+        stored.value("checkpoint", none) == checkpoint &&
+        stored.value("weights", none) == weights_stamp(checkpoint))
       return load_capture(dir);
   }
   AttentionCapture c = capture_attention(r);

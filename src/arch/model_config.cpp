@@ -1,8 +1,10 @@
 #include "arch/model_config.h"
 
+#include <cmath>
 #include <set>
 
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen {
 namespace {
@@ -60,17 +62,21 @@ ModelConfig family_defaults(const std::string& family, const std::string& where)
 }
 
 int get_int(const nlohmann::json& v, const std::string& key, const std::string& where) {
-  if (!v.is_number_integer()) fail("{}: key '{}' must be an integer, got {}", where, key, v.dump());
-  return v.get<int>();
+  return json_value_as<int>(v, where, key);
 }
 float get_float(const nlohmann::json& v, const std::string& key, const std::string& where) {
-  if (!v.is_number()) fail("{}: key '{}' must be a number, got {}", where, key, v.dump());
-  return v.get<float>();
+  return json_value_as<float>(v, where, key);
 }
 bool get_bool(const nlohmann::json& v, const std::string& key, const std::string& where) {
-  if (!v.is_boolean()) fail("{}: key '{}' must be true or false, got {}", where, key, v.dump());
-  return v.get<bool>();
+  return json_value_as<bool>(v, where, key);
 }
+
+// Upper bounds of the sizes (far beyond any model this CPU engine trains, far below what
+// overflows an int or a size_t): a corrupt or mistyped size is an error naming the key, not
+// an attempt to allocate terabytes.
+constexpr int64_t kMaxVocab = int64_t(1) << 24, kMaxWidth = int64_t(1) << 16,
+                  kMaxLayers = 1024, kMaxHeads = 4096, kMaxFf = int64_t(1) << 20,
+                  kMaxHeadWidth = int64_t(1) << 20;
 
 }  // namespace
 
@@ -139,15 +145,30 @@ nlohmann::json ModelConfig::to_json() const {
 }
 
 void ModelConfig::validate(const std::string& where) const {
-  auto positive = [&](int v, const char* key) {
-    if (v <= 0) fail("{}: key '{}' must be positive, got {}", where, key, v);
+  auto size = [&](int v, const char* key, int64_t max) {
+    if (v <= 0 || v > max)
+      fail("{}: key '{}' must be positive and at most {}, got {}", where, key, max, v);
   };
-  positive(vocab_size, "vocab_size");
-  positive(d_model, "d_model");
-  positive(n_layers, "n_layers");
-  positive(n_heads, "n_heads");
-  positive(d_head, "d_head");
-  positive(d_ff, "d_ff");
+  size(vocab_size, "vocab_size", kMaxVocab);
+  size(d_model, "d_model", kMaxWidth);
+  size(n_layers, "n_layers", kMaxLayers);
+  size(n_heads, "n_heads", kMaxHeads);
+  size(d_head, "d_head", kMaxWidth);
+  size(d_ff, "d_ff", kMaxFf);
+  if (int64_t(n_heads) * d_head > kMaxHeadWidth)
+    fail("{}: keys 'n_heads' x 'd_head' = {} x {} must be at most {}", where, n_heads, d_head,
+         kMaxHeadWidth);
+  {
+    // The embedding (and an untied head) plus every block's attention and FFN matrices.
+    const double V = vocab_size, D = d_model, HD = double(n_heads) * d_head, F = d_ff;
+    const double matrices = V * D * (tie_embeddings ? 1 : 2) +
+                            double(n_layers) * (4 * HD * D + (ffn == FfnKind::SwiGlu ? 3 : 2) * F * D);
+    if (matrices > kMaxModelParameters)
+      fail("{}: the sizes (vocab_size {}, d_model {}, n_layers {}, n_heads {}, d_head {}, d_ff {}) "
+           "make {:.3g} parameters, more than the limit of {:.3g}",
+           where, vocab_size, d_model, n_layers, n_heads, d_head, d_ff, matrices, kMaxModelParameters);
+  }
+  if (!std::isfinite(norm_eps)) fail("{}: key 'norm_eps' must be finite", where);
   if (!(norm_eps > 0)) fail("{}: key 'norm_eps' must be > 0", where);
   if (!(dropout >= 0 && dropout < 1)) fail("{}: key 'dropout' must be in [0, 1)", where);
   if (!(init_std > 0)) fail("{}: key 'init_std' must be > 0", where);

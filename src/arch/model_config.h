@@ -11,6 +11,11 @@ enum class NormKind { RmsNorm, LayerNorm };
 enum class FfnKind { Relu, Gelu, SwiGlu };
 enum class InitKind { T5, Normal };
 
+// The model's weight matrices together (encoding tensors included) may hold at most this many
+// parameters (32 GiB fp32): a corrupt or mistyped size is an error naming the key, not an
+// attempt to allocate terabytes.
+constexpr double kMaxModelParameters = double(int64_t(1) << 33);
+
 struct ModelConfig {
   std::string family = "t5";  // preset the defaults came from: t5, llama, gpt2
   int vocab_size = 64;

@@ -1,6 +1,8 @@
 // lengen: one executable, subcommands registered by src/cli/cmd_*.cpp.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <new>
 
 #include <fmt/format.h>
 
@@ -41,6 +43,16 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 1;
   } catch (const lengen::Error& e) {
     fmt::print(stderr, "lengen: error: {}\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the system refuses (too long, no permission, disk full): the user's to fix.
+    fmt::print(stderr, "lengen: error: {}\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    // Sizes read from files are bounded by the files; this is a config too large for the
+    // machine's memory (or a genuine shortage).
+    fmt::print(stderr, "lengen: error: out of memory (are the config's sizes, batch or sequence "
+                       "lengths too large for this machine?)\n");
     return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "lengen: internal error: {}\n", e.what());

@@ -4,11 +4,13 @@ extern "C" {
 #include <libjsonnet.h>
 }
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
 #include "io/atomic_file.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen {
 namespace {
@@ -39,7 +41,9 @@ class JsonnetVm {
     if (out) jsonnet_realloc(vm_.get(), out, 0);
     // libjsonnet's message already starts with "STATIC ERROR: <file>:<line>:<col>: ...".
     if (error) fail("Jsonnet error in {}: {}", name, trim_newline(text));
-    return nlohmann::json::parse(text);  // libjsonnet emits valid JSON
+    // libjsonnet emits valid JSON; parsed strictly all the same (depth limit, and a string
+    // with a NUL in it is cut by the C interface).
+    return parse_json_text(text, name + " (Jsonnet output)");
   }
 
  private:
@@ -54,13 +58,8 @@ class JsonnetVm {
 };
 
 nlohmann::json parse_json_file(const std::string& path) {
-  const std::string text = io::read_file(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() reads "[json.exception.parse_error.101] parse error at line L, column C: ...".
-    fail("JSON error in {}: {}", path, e.what());
-  }
+  // Errors read "<path>: invalid JSON: parse error at line L, column C: ...".
+  return parse_json_text(io::read_file(path), path);
 }
 
 nlohmann::json load_one(const std::string& path, const std::vector<std::string>& search_paths) {
@@ -68,9 +67,16 @@ nlohmann::json load_one(const std::string& path, const std::vector<std::string>&
   if (!fs::is_regular_file(path, ec)) fail("config file not found: {}", path);
   if (has_extension(path, {".json"})) return parse_json_file(path);
   if (has_extension(path, {".jsonnet", ".libsonnet"})) {
+    // Read here (not by libjsonnet) so that a NUL byte, which would end the text silently
+    // for the C interface, is an error naming its place.
+    const std::string text = io::read_file(path);
+    if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+      const size_t line = 1 + size_t(std::count(text.begin(), text.begin() + nul, '\n'));
+      fail("{}: a NUL byte at line {} (not a Jsonnet text file)", path, line);
+    }
     JsonnetVm vm(search_paths);
     return vm.run(path, [&](::JsonnetVm* v, int* err) {
-      return jsonnet_evaluate_file(v, path.c_str(), err);
+      return jsonnet_evaluate_snippet(v, path.c_str(), text.c_str(), err);
     });
   }
   fail("config file {}: unknown extension (expected .json, .jsonnet or .libsonnet)", path);

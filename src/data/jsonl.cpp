@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace fs = std::filesystem;
 
@@ -60,9 +62,14 @@ tasks::Example example_from_json(const nlohmann::json& j, const std::string& whe
   e.target = j["target"].get<std::string>();
   if (j.contains("length") && !j["length"].is_null()) {
     const auto& l = j["length"];
-    if (!l.is_number_integer() || l.get<int64_t>() < 0)
-      fail("{}: key \"length\" must be a non-negative integer, found {}", where, l.dump());
-    e.length = l.get<int>();
+    // Checked before conversion: a value above INT_MAX used to wrap to a negative length.
+    const bool in_range = l.is_number_unsigned()  ? l.get<uint64_t>() <= uint64_t(INT32_MAX)
+                          : l.is_number_integer() ? l.get<int64_t>() >= 0 && l.get<int64_t>() <= INT32_MAX
+                                                  : false;
+    if (!in_range)
+      fail("{}: key \"length\" must be a non-negative integer of at most {}, found {}", where,
+           INT32_MAX, json_excerpt(l));
+    e.length = int(l.get<int64_t>());
   } else {
     e.length = static_cast<int>(split_words(e.source).size());
   }
@@ -87,9 +94,9 @@ tasks::Example example_from_json(const nlohmann::json& j, const std::string& whe
     const auto& p = j["position_ids"];
     if (!p.is_array()) fail("{}: key \"position_ids\" must be an array of integers", where);
     std::vector<int> ids;
-    for (const auto& v : p) {
-      if (!v.is_number_integer()) fail("{}: key \"position_ids\" must hold integers only", where);
-      ids.push_back(v.get<int>());
+    for (size_t k = 0; k < p.size(); ++k) {
+      if (!p[k].is_number_integer()) fail("{}: key \"position_ids\" must hold integers only", where);
+      ids.push_back(json_value_as<int>(p[k], where, fmt::format("position_ids[{}]", k)));
     }
     e.position_ids = std::move(ids);
   }
@@ -109,7 +116,25 @@ void write_jsonl(const std::string& path, const std::vector<tasks::Example>& exa
   io::write_file_atomic(path, examples_to_jsonl(examples));
 }
 
-std::vector<tasks::Example> read_jsonl(const std::string& path) {
+namespace {
+
+// A line of a dataset written by lengen (a directory with dataset.json) carries exactly the
+// keys example_to_json writes: anything else there is corruption (a mutated key name is not
+// a user's extra field).
+void check_generated_line(const nlohmann::json& j, const std::string& where) {
+  static const std::set<std::string> keys = {"source",   "target",     "length",
+                                             "category", "scratchpad", "position_ids"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (!keys.count(it.key()))
+      fail("{}: unknown key \"{}\" in a dataset written by lengen (it has dataset.json); "
+           "allowed keys: source, target, length, category, scratchpad, position_ids",
+           where, it.key());
+  for (const char* key : {"length", "category"})
+    if (!j.contains(key))
+      fail("{}: missing key \"{}\" (every line of a dataset written by lengen has it)", where, key);
+}
+
+std::vector<tasks::Example> read_jsonl_lines(const std::string& path, bool generated) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open '{}' for reading", path);
   std::vector<tasks::Example> out;
@@ -119,16 +144,20 @@ std::vector<tasks::Example> read_jsonl(const std::string& path) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = fmt::format("{}:{}", path, line_no);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: invalid JSON: {}", where, e.what());
-    }
+    // Strict: a NUL byte (which would end nlohmann's parse early and hide the rest of the
+    // line), a duplicate key or trailing text is an error naming the line.
+    const nlohmann::json j = parse_json_text(line, where);
+    if (generated && j.is_object()) check_generated_line(j, where);
     out.push_back(example_from_json(j, where));
   }
   if (in.bad()) fail("error while reading '{}'", path);
   return out;
+}
+
+}  // namespace
+
+std::vector<tasks::Example> read_jsonl(const std::string& path) {
+  return read_jsonl_lines(path, false);
 }
 
 nlohmann::json DatasetInfo::to_json() const {
@@ -143,21 +172,35 @@ nlohmann::json DatasetInfo::to_json() const {
 }
 
 DatasetInfo DatasetInfo::from_json(const nlohmann::json& j, const std::string& origin) {
+  // Written by lengen only (save_dataset_dir): every key typed, unknown keys and another
+  // file's content (a vocab.json, a run config) are errors.
+  if (!j.is_object()) fail("{}: expected a JSON object, found {}", origin, j.type_name());
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    static const std::set<std::string> allowed = {"format", "task", "split", "seed", "scratchpad",
+                                                  "counts"};
+    if (!allowed.count(it.key()))
+      fail("{}: unknown key '{}'; allowed keys: format, task, split, seed, scratchpad, counts",
+           origin, it.key());
+  }
+  if (j.contains("format") && j["format"] != "lengen-dataset-1")
+    fail("{}: key 'format' must be \"lengen-dataset-1\", got {}", origin, json_excerpt(j["format"]));
   DatasetInfo d;
-  try {
-    d.task = j.value("task", "");
-    d.split = j.value("split", "");
-    d.seed = j.value("seed", uint64_t{0});
-    if (j.contains("scratchpad") && j["scratchpad"].is_string())
-      d.scratchpad = j["scratchpad"].get<std::string>();
-    if (j.contains("counts")) {
-      const auto& c = j["counts"];
-      d.train = c.value("train", int64_t{0});
-      d.validation = c.value("validation", int64_t{0});
-      d.test = c.value("test", int64_t{0});
-    }
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: malformed dataset description: {}", origin, e.what());
+  d.task = json_get_or<std::string>(j, "task", "", origin);
+  d.split = json_get_or<std::string>(j, "split", "", origin);
+  d.seed = json_get_or<uint64_t>(j, "seed", 0, origin);
+  d.scratchpad = json_get_or<std::string>(j, "scratchpad", "", origin);
+  if (j.contains("counts")) {
+    const auto& c = j["counts"];
+    const std::string cw = origin + ": counts";
+    if (!c.is_object()) fail("{}: key 'counts' must be an object", origin);
+    for (auto it = c.begin(); it != c.end(); ++it)
+      if (it.key() != "train" && it.key() != "validation" && it.key() != "test")
+        fail("{}: unknown key '{}'; allowed keys: train, validation, test", cw, it.key());
+    d.train = json_get_or<int64_t>(c, "train", 0, cw);
+    d.validation = json_get_or<int64_t>(c, "validation", 0, cw);
+    d.test = json_get_or<int64_t>(c, "test", 0, cw);
+    for (const int64_t n : {d.train, d.validation, d.test})
+      if (n < 0) fail("{}: counts must be >= 0, got {}", cw, n);
   }
   return d;
 }
@@ -206,11 +249,32 @@ std::vector<std::string> dataset_texts(const tasks::Dataset& data) {
 LoadedDataset load_dataset_dir(const std::string& dir) {
   if (!fs::is_directory(dir)) fail("'{}' is not a directory", dir);
   LoadedDataset out;
+  // dataset.json first: a directory written by lengen is read strictly (its lines' keys, and
+  // each split's size against the recorded counts, so a truncated or padded file is caught).
+  const auto info_path = (fs::path(dir) / "dataset.json").string();
+  nlohmann::json info_json;
+  if (fs::exists(info_path)) {
+    info_json = parse_json_text(io::read_file(info_path), info_path);
+    out.info = DatasetInfo::from_json(info_json, info_path);
+  }
   for (const auto& s : split_names()) {
     const auto path = (fs::path(dir) / (s + ".jsonl")).string();
-    if (!fs::exists(path)) continue;
-    split_of(out.data, s) = read_jsonl(path);
+    const int64_t recorded = !out.info ? 0 : s == "train" ? out.info->train
+                                           : s == "validation" ? out.info->validation
+                                                               : out.info->test;
+    const bool counted = info_json.contains("counts") && info_json["counts"].contains(s);
+    if (!fs::exists(path)) {
+      if (counted && recorded > 0)
+        fail("{}: missing, but dataset.json records {} {} examples", path, recorded, s);
+      continue;
+    }
+    split_of(out.data, s) = read_jsonl_lines(path, out.info.has_value());
     out.splits_present.push_back(s);
+    const int64_t found = int64_t(split_of(out.data, s).size());
+    if (counted && found != recorded)
+      fail("{}: {} examples, but dataset.json records {} (a truncated or edited file? fix the "
+           "count in dataset.json or remove it)",
+           path, found, recorded);
   }
   if (out.splits_present.empty())
     fail("'{}' holds none of train.jsonl, validation.jsonl, test.jsonl", dir);
@@ -220,16 +284,6 @@ LoadedDataset load_dataset_dir(const std::string& dir) {
     out.vocab_from_file = true;
   } else {
     out.vocab = Vocabulary::build(dataset_texts(out.data));
-  }
-  const auto info_path = (fs::path(dir) / "dataset.json").string();
-  if (fs::exists(info_path)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(io::read_file(info_path));
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: not valid JSON: {}", info_path, e.what());
-    }
-    out.info = DatasetInfo::from_json(j, info_path);
   }
   return out;
 }

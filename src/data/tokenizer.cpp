@@ -11,6 +11,7 @@
 
 #include "data/jsonl.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen::data {
 
@@ -155,14 +156,16 @@ std::string Vocabulary::to_json_string() const {
 }
 
 Vocabulary Vocabulary::from_json_string(const std::string& text, const std::string& origin) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", origin, e.what());
-  }
+  const nlohmann::json j = parse_json_text(text, origin);
   if (!j.is_object() || !j.contains("words") || !j["words"].is_array())
     fail("{}: expected an object with a \"words\" array", origin);
+  // {"format": "lengen-vocab-1", "words": [...]}: another file's content (a dataset.json, a
+  // config) is an error, not an empty vocabulary.
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "format" && it.key() != "words")
+      fail("{}: unknown key '{}'; a vocabulary has only \"format\" and \"words\"", origin, it.key());
+  if (j.contains("format") && j["format"] != "lengen-vocab-1")
+    fail("{}: key 'format' must be \"lengen-vocab-1\", got {}", origin, json_excerpt(j["format"]));
   const auto& arr = j["words"];
   const auto& sp = specials();
   if (arr.size() < sp.size()) fail("{}: fewer words than the {} specials", origin, sp.size());
@@ -175,6 +178,11 @@ Vocabulary Vocabulary::from_json_string(const std::string& text, const std::stri
       continue;
     }
     if (v.contains(w)) fail("{}: duplicate word '{}' at index {}", origin, w, i);
+    // Words are what split_words() yields: a word with spaces or split punctuation in it could
+    // never be produced by encode(), so it is a corrupt entry.
+    const auto parts = split_words(w);
+    if (parts.size() != 1 || parts[0] != w)
+      fail("{}: words[{}] '{}' is not a single word under the tokenizer rules", origin, i, w);
     v.add(w);
   }
   return v;

@@ -1,6 +1,7 @@
 #include "io/safetensors.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -8,6 +9,7 @@
 
 #include "io/atomic_file.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen::io {
 namespace {
@@ -65,12 +67,12 @@ SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& ori
          header_len, f.data_.size());
   f.data_start_ = 8 + header_len;
   const size_t data_len = f.data_.size() - f.data_start_;
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(f.data_.begin() + 8, f.data_.begin() + 8 + header_len);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: corrupt header JSON: {}", origin, e.what());
-  }
+  // The header is a JSON object, padded with trailing spaces only; a length that cuts it (or
+  // takes data bytes into it) shows up here or in the tiling check below.
+  const std::string_view header_text(f.data_.data() + 8, header_len);
+  if (header_text.empty() || header_text.front() != '{')
+    fail("{}: corrupt header: it must start with '{{' (header length {})", origin, header_len);
+  const nlohmann::json header = parse_json_text(header_text, origin + ": header");
   if (!header.is_object()) fail("{}: header is not a JSON object", origin);
   std::vector<std::pair<size_t, size_t>> ranges;
   for (auto it = header.begin(); it != header.end(); ++it) {
@@ -87,6 +89,10 @@ SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& ori
     if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
         !v.contains("data_offsets"))
       fail("{}: tensor '{}': entry needs dtype, shape and data_offsets", origin, name);
+    for (auto k = v.begin(); k != v.end(); ++k)
+      if (k.key() != "dtype" && k.key() != "shape" && k.key() != "data_offsets")
+        fail("{}: tensor '{}': unknown key '{}' (allowed: dtype, shape, data_offsets)", origin,
+             name, k.key());
     SafeTensor t;
     if (!v["dtype"].is_string()) fail("{}: tensor '{}': dtype is not a string", origin, name);
     t.dtype = v["dtype"].get<std::string>();
@@ -95,7 +101,8 @@ SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& ori
     if (!v["shape"].is_array()) fail("{}: tensor '{}': shape is not an array", origin, name);
     uint64_t numel = 1;
     for (const auto& d : v["shape"]) {
-      if (!d.is_number_unsigned()) fail("{}: tensor '{}': bad dimension {}", origin, name, d.dump());
+      if (!d.is_number_unsigned())
+        fail("{}: tensor '{}': bad dimension {}", origin, name, json_excerpt(d));
       const uint64_t dim = d.get<uint64_t>();
       if (dim != 0 && numel > std::numeric_limits<uint32_t>::max() * uint64_t(64) / dim)
         fail("{}: tensor '{}': shape too large", origin, name);
@@ -116,12 +123,25 @@ SafetensorsFile SafetensorsFile::parse(std::string bytes, const std::string& ori
     t.offset = f.data_start_ + begin;
     t.nbytes = end - begin;
     ranges.emplace_back(begin, end);
+    f.total_elements_ += numel;
     f.tensors_.emplace(name, std::move(t));
   }
+  // The data section is exactly the tensors' bytes, in some order: no gap, no overlap, nothing
+  // after the last one (the format forbids holes; a header length off by a byte shifts every
+  // range and leaves a stray byte).
   std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second)
-      fail("{}: corrupt: tensor data ranges overlap", origin);
+  size_t covered = 0;
+  for (const auto& [begin, end] : ranges) {
+    if (begin < covered) fail("{}: corrupt: tensor data ranges overlap at byte {}", origin, begin);
+    if (begin > covered)
+      fail("{}: corrupt: data bytes [{}, {}) belong to no tensor (wrong header length?)", origin,
+           covered, begin);
+    covered = end;
+  }
+  if (covered != data_len)
+    fail("{}: corrupt: {} trailing bytes after the last tensor's data (the data section has {} "
+         "bytes, the tensors {}; wrong header length or appended bytes?)",
+         origin, data_len - covered, data_len, covered);
   return f;
 }
 
@@ -145,6 +165,7 @@ void SafetensorsFile::read_f32(const std::string& name, const std::vector<int64_
          fmt::join(t.shape, ", "), fmt::join(expected_shape, ", "));
   const char* src = data_.data() + t.offset;
   const int64_t n = t.numel();
+  if (n == 0) return;  // nothing to copy (dst may be null)
   if (t.dtype == "F32") {
     std::memcpy(dst, src, size_t(n) * 4);
   } else if (t.dtype == "F16" || t.dtype == "BF16") {
@@ -168,6 +189,10 @@ void SafetensorsFile::read_f32(const std::string& name, const std::vector<int64_
   } else {
     fail("{}: tensor '{}' has dtype {}, expected a floating-point dtype", origin_, name, t.dtype);
   }
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(dst[i]))
+      fail("{}: tensor '{}' holds a non-finite value ({}) at index {} (corrupt or diverged weights)",
+           origin_, name, dst[i], i);
 }
 
 std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,

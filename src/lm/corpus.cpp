@@ -15,6 +15,7 @@
 #include "lm/tokenizer.h"
 #include "model/checkpoint.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 #include "util/rng.h"
 
 namespace fs = std::filesystem;
@@ -91,12 +92,7 @@ void read_jsonl(const std::string& path, std::vector<Document>& out) {
   std::string line;
   for (int lineno = 1; std::getline(in, line); ++lineno) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}:{}: not valid JSON ({})", path, lineno, e.what());
-    }
+    const nlohmann::json j = parse_json_text(line, fmt::format("{}:{}", path, lineno));
     if (!j.is_object() || !j.contains("text") || !j["text"].is_string())
       fail("{}:{}: a JSONL corpus record needs a string field 'text'", path, lineno);
     out.push_back({path + ":" + std::to_string(lineno), j["text"].get<std::string>()});

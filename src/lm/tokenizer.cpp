@@ -54,12 +54,23 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer Tokenizer::load(const std::string& model_path) {
   if (!std::filesystem::is_regular_file(model_path))
     fail("{}: tokenizer model not found", model_path);
+  return from_bytes(io::read_file(model_path), model_path);
+}
+
+Tokenizer Tokenizer::from_bytes(const std::string& bytes, const std::string& origin) {
   auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  const auto status = sp->LoadFromSerializedProto(io::read_file(model_path));
+  sentencepiece::util::Status status;
+  try {
+    status = sp->LoadFromSerializedProto(bytes);
+  } catch (const std::exception& e) {
+    // The library throws for some corrupt models instead of returning a status, e.g. its
+    // double-array trie (darts_clone) on an empty piece: "failed to insert key: zero-length key".
+    fail("{}: not a valid SentencePiece model ({})", origin, e.what());
+  }
   if (!status.ok())
-    fail("{}: not a SentencePiece model ({})", model_path, status.ToString());
-  if (sp->GetPieceSize() < 2) fail("{}: SentencePiece model with an empty vocabulary", model_path);
-  return Tokenizer(std::move(sp), model_path);
+    fail("{}: not a SentencePiece model ({})", origin, status.ToString());
+  if (sp->GetPieceSize() < 2) fail("{}: SentencePiece model with an empty vocabulary", origin);
+  return Tokenizer(std::move(sp), origin);
 }
 
 Tokenizer Tokenizer::train_bpe(const std::vector<std::string>& documents, int vocab_size,
@@ -136,7 +147,8 @@ std::vector<int32_t> Tokenizer::resolve_delimiters(const std::vector<std::string
   std::vector<int32_t> ids;
   for (const std::string& s : spec) {
     const bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), ::isdigit);
-    int id = numeric ? std::stoi(s) : sp_->PieceToId(s);
+    // A decimal id: compared as text length first, so "99999999999" is out of range, not a throw.
+    int id = numeric ? (s.size() > 9 ? vocab_size() : std::stoi(s)) : sp_->PieceToId(s);
     if (numeric ? id >= vocab_size() : (id == sp_->unk_id() && s != sp_->IdToPiece(id)))
       fail("delimiter \"{}\" is not in the vocabulary of {} ({} pieces)", s, path_, vocab_size());
     ids.push_back(id);

@@ -17,6 +17,8 @@ class Tokenizer {
  public:
   // Errors name the file: missing, or not a SentencePiece model.
   static Tokenizer load(const std::string& model_path);
+  // The same from a model's bytes; `origin` names it in errors.
+  static Tokenizer from_bytes(const std::string& bytes, const std::string& origin);
   // Trains a byte-fallback BPE model (identity normalisation, so newlines and indentation
   // survive: a newline becomes the byte piece <0x0A>, as in the Llama tokenizer) on the lines
   // of `documents`, at most `max_sentences` of them (a deterministic sample), and writes it to

@@ -5,6 +5,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace fs = std::filesystem;
 
@@ -35,17 +36,19 @@ std::string resolve_checkpoint_dir(const std::string& dir) {
 }
 
 nlohmann::json read_json_file(const std::string& path) {
-  const std::string text = io::read_file(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: invalid JSON at byte {}: {}", path, e.byte, e.what());
-  }
+  return parse_json_text(io::read_file(path), path);
 }
 
 ModelConfig read_model_config(const std::string& path) {
   const nlohmann::json j = read_json_file(path);
-  if (j.is_object() && j.contains("model")) return model_config_from_json(j["model"], path + ": model");
+  if (j.is_object() && j.contains("model")) {
+    // A checkpoint's config.json: {"model": {...}, "format": "lengen-checkpoint-1", ...}.
+    if (j.contains("format") && j["format"] != "lengen-checkpoint-1")
+      fail("{}: key 'format' is {}, expected \"lengen-checkpoint-1\" (not a lengen checkpoint "
+           "config)",
+           path, json_excerpt(j["format"]));
+    return model_config_from_json(j["model"], path + ": model");
+  }
   return model_config_from_json(j, path);
 }
 
@@ -68,7 +71,11 @@ void save_model(const std::string& dir, const Transformer& model) {
 }
 
 void load_weights(Transformer& model, const std::string& path) {
-  const auto file = io::SafetensorsFile::load(path);
+  load_weights(model, io::SafetensorsFile::load(path));
+}
+
+void load_weights(Transformer& model, const io::SafetensorsFile& file) {
+  const std::string& path = file.origin();
   std::vector<float> params(model.layout().total(), 0.0f);
   for (const auto& t : model.layout().tensors()) {
     if (!file.has(t.name))
@@ -82,10 +89,34 @@ void load_weights(Transformer& model, const std::string& path) {
   model.params_from_host(params);
 }
 
+std::unique_ptr<Transformer> make_model_for_weights(const ModelConfig& config,
+                                                    const io::SafetensorsFile& file,
+                                                    const std::string& config_path) {
+  // The sizes most often at fault, named: the embedding table is [vocab_size, d_model].
+  const std::string embed = "model.embed_tokens.weight";
+  if (file.has(embed)) {
+    const auto& shape = file.info(embed).shape;
+    if (shape.size() == 2 && (shape[0] != config.vocab_size || shape[1] != config.d_model))
+      fail("{}: tensor '{}' has shape [{}], but {} asks for [{}, {}] (keys 'vocab_size' and "
+           "'d_model')",
+           file.origin(), embed, fmt::join(shape, ", "), config_path, config.vocab_size,
+           config.d_model);
+  }
+  // Every other size: the layout may not outgrow the file (checked tensor by tensor while the
+  // layout is built, before the parameter buffer is allocated). The slack (twice the file, plus
+  // 2^20 elements) lets a merely missing or misshapen tensor reach load_weights, whose message
+  // names it; a corrupt size (d_ff 1,000,000, 20,000 layers) is refused here.
+  const ParameterBudget budget(2 * file.total_elements() + (uint64_t(1) << 20),
+                               fmt::format("{} (weights {})", config_path, file.origin()));
+  return std::make_unique<Transformer>(config);
+}
+
 std::unique_ptr<Transformer> load_model(const std::string& dir_in) {
   const std::string dir = resolve_checkpoint_dir(dir_in);
-  auto model = std::make_unique<Transformer>(read_model_config(dir + "/config.json"));
-  load_weights(*model, dir + "/model.safetensors");
+  const ModelConfig config = read_model_config(dir + "/config.json");
+  const auto file = io::SafetensorsFile::load(dir + "/model.safetensors");
+  auto model = make_model_for_weights(config, file, dir + "/config.json");
+  load_weights(*model, file);
   return model;
 }
 

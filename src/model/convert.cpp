@@ -148,8 +148,8 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
     if (same) config = native;
   }
 
-  auto model = std::make_unique<Transformer>(config);
   const auto file = io::SafetensorsFile::load(weights_path);
+  auto model = make_model_for_weights(config, file, config_path);
   const auto names = f.tensors(config);
   check_coverage(f, *model, names);
   std::set<std::string> known;

@@ -1,5 +1,6 @@
 #include "model/model_overrides.h"
 
+#include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "util/error.h"
 #include "util/json_config.h"
@@ -24,8 +25,11 @@ ModelConfig model_config_with_overrides(const std::string& checkpoint_dir,
 
 std::unique_ptr<Transformer> load_model_with_overrides(const std::string& checkpoint_dir,
                                                        const std::vector<std::string>& overrides) {
-  auto model = std::make_unique<Transformer>(model_config_with_overrides(checkpoint_dir, overrides));
-  load_weights(*model, resolve_checkpoint_dir(checkpoint_dir) + "/model.safetensors");
+  const ModelConfig config = model_config_with_overrides(checkpoint_dir, overrides);
+  const std::string dir = resolve_checkpoint_dir(checkpoint_dir);
+  const auto file = io::SafetensorsFile::load(dir + "/model.safetensors");
+  auto model = make_model_for_weights(config, file, dir + "/config.json");
+  load_weights(*model, file);
   return model;
 }
 

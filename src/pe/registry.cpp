@@ -6,6 +6,7 @@
 #include "arch/model_config.h"
 #include "pe/encodings.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen {
 namespace {
@@ -58,14 +59,31 @@ void check_index_positions(const PositionalEncoding& pe, int n) {
   pe.check_streams(s, n);
 }
 
+namespace {
+
+// The encoding validates its own keys; its tables count towards the parameter limit too (a
+// learned table of pe.max_positions x d_model, FIRE's MLP, ...).
+void check_encoding(const ModelConfig& config, const std::string& where) {
+  const auto encoding = make_positional_encoding(config, where);
+  ParameterLayout layout;
+  encoding->declare_parameters(layout);
+  if (double(layout.numel()) > kMaxModelParameters)
+    fail("{}: key 'pe': the encoding's tensors ({}) make {} parameters, more than the limit of "
+         "{:.3g}",
+         where, layout.tensors().empty() ? std::string("?") : layout.tensors()[0].name,
+         layout.numel(), kMaxModelParameters);
+}
+
+}  // namespace
+
 void validate_model_config(const ModelConfig& config, const std::string& where) {
   config.validate(where);
-  make_positional_encoding(config, where);  // validates the encoding's own keys
+  check_encoding(config, where);
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& where) {
   ModelConfig c = ModelConfig::from_json(j, where);
-  make_positional_encoding(c, where);
+  check_encoding(c, where);
   return c;
 }
 
@@ -87,14 +105,12 @@ void PeOptions::error(const std::string& key, const std::string& message) const 
 
 int PeOptions::get_int(const std::string& key, int fallback) const {
   if (!pe_.contains(key)) return fallback;
-  if (!pe_[key].is_number_integer()) error(key, "must be an integer, got " + pe_[key].dump());
-  return pe_[key].get<int>();
+  return json_value_as<int>(pe_[key], where_, "pe." + key);  // no wrap of 2^32 + k to k
 }
 
 double PeOptions::get_double(const std::string& key, double fallback) const {
   if (!pe_.contains(key)) return fallback;
-  if (!pe_[key].is_number()) error(key, "must be a number, got " + pe_[key].dump());
-  return pe_[key].get<double>();
+  return json_value_as<double>(pe_[key], where_, "pe." + key);
 }
 
 std::string PeOptions::get_choice(const std::string& key, const std::string& fallback,

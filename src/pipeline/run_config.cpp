@@ -9,6 +9,7 @@
 #include "pe/positional_encoding.h"
 #include "util/error.h"
 #include "util/json_config.h"
+#include "util/json_parse.h"
 
 namespace fs = std::filesystem;
 
@@ -30,14 +31,12 @@ void check_keys(const nlohmann::json& j, const std::string& where,
   }
 }
 
+// Strict (util/json_parse.h): the wrong JSON type is an error naming the key, never coerced
+// (true -> 1, 3.5 -> 3).
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& out, const std::string& where) {
   if (!j.contains(key)) return;
-  try {
-    out = j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: key '{}' has the wrong type: {}", where, key, j.at(key).dump());
-  }
+  out = json_value_as<T>(j.at(key), where, key);
 }
 
 }  // namespace
@@ -77,6 +76,13 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where
   read(eval, "validation_examples", c.eval.validation_examples, ew);
   read(eval, "max_per_length", c.eval.max_per_length, ew);
   read(eval, "extra_tokens", c.eval.extra_tokens, ew);
+  for (const auto& [key, v] : {std::pair<const char*, int64_t>{"train_size", c.data.train_size},
+                               {"test_size", c.data.test_size},
+                               {"random_positions", c.data.random_positions},
+                               {"position_offset", c.data.position_offset}})
+    if (v < 0) fail("{}: key '{}' must be >= 0, got {}", dw, key, v);
+  if (c.eval.validation_examples < 0) fail("{}: key 'validation_examples' must be >= 0", ew);
+  if (c.eval.max_per_length < 0) fail("{}: key 'max_per_length' must be >= 0 (0 = all)", ew);
   if (c.eval.batch_size <= 0) fail("{}: key 'batch_size' must be positive", ew);
   if (c.eval.extra_tokens < 1) fail("{}: key 'extra_tokens' must be at least 1", ew);
   return c;

@@ -298,19 +298,16 @@ std::string last_name(const std::string& path) {
   return name.empty() ? "data" : name;
 }
 
-EvalTarget eval_target(const EvalRequest& r, const nlohmann::json& config) {
+EvalTarget eval_target(const EvalRequest& r, const RunConfig& config) {
   EvalTarget t;
   const std::string own_ckpt =
       fs::exists(r.run_dir + "/best/config.json") ? r.run_dir + "/best" : r.run_dir + "/checkpoint";
   t.checkpoint = r.checkpoint.empty() ? own_ckpt
                  : (r.checkpoint == "best" || r.checkpoint == "checkpoint") ? r.run_dir + "/" + r.checkpoint
                                                                            : r.checkpoint;
-  const auto& d = config["data"];
-  const std::string own_data =
-      d.is_object() && d.contains("dir") && d["dir"].is_string() ? d["dir"].get<std::string>() : r.run_dir + "/data";
+  const std::string own_data = config.data.dir.empty() ? r.run_dir + "/data" : config.data.dir;
   t.data_dir = r.data_dir.empty() ? own_data : r.data_dir;
-  const nlohmann::json eval = config.value("eval", nlohmann::json::object());
-  const int own_per_length = eval.is_object() ? eval.value("max_per_length", 0) : 0;
+  const int own_per_length = config.eval.max_per_length;
   t.per_length = r.max_per_length >= 0 ? r.max_per_length : own_per_length;
 
   std::vector<std::string> parts = r.model_overrides;
@@ -364,9 +361,11 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   const nlohmann::json config = read_json_file(config_path);
   if (!config.is_object() || !config.contains("data") || !config.contains("model"))
     fail("{}: not a task run (no 'data' section); use `lengen score` for LM checkpoints", config_path);
+  // Typed and strict: a corrupt value is an error naming the key, never coerced (true -> 1).
+  const RunConfig rc = RunConfig::from_json(config, config_path);
   const io::DirectoryLock lock(r.run_dir);  // not while a training writes the same run
   remove_orphan_temp_files(r.run_dir);
-  const EvalTarget target = eval_target(r, config);
+  const EvalTarget target = eval_target(r, rc);
   const std::string ckpt = resolve_checkpoint_dir(target.checkpoint);
   auto model = r.model_overrides.empty() ? load_model(ckpt)
                                          : load_model_with_overrides(ckpt, r.model_overrides);
@@ -378,10 +377,9 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   const auto loaded = data::load_dataset_dir(data_dir);
   std::unique_ptr<tasks::Task> task;
   if (loaded.info && !loaded.info->task.empty()) task = tasks::make_task(loaded.info->task);
-  const nlohmann::json eval_cfg = config.value("eval", nlohmann::json::object());
   EvalOptions eo;
-  eo.batch_size = eval_cfg.value("batch_size", 64);
-  eo.extra_tokens = eval_cfg.value("extra_tokens", 16);
+  eo.batch_size = rc.eval.batch_size;
+  eo.extra_tokens = rc.eval.extra_tokens;
   eo.quiet = r.quiet;
   eo.positions = resolve_position_scheme(config, config_path);
   // Nothing is written unless some requested split has examples (an empty dataset must not

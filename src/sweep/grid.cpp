@@ -10,6 +10,7 @@
 #include "pipeline/run_config.h"
 #include "util/error.h"
 #include "util/json_config.h"
+#include "util/json_parse.h"
 
 namespace fs = std::filesystem;
 
@@ -21,6 +22,8 @@ constexpr const char* kTask = "task";
 constexpr const char* kScratchpad = "scratchpad";
 constexpr const char* kPe = "pe";
 constexpr const char* kSeed = "seed";
+// The most runs one sweep file may describe.
+constexpr size_t kMaxGridRuns = 100000;
 
 int name_rank(const std::string& key) {
   if (key == kTask) return 0;
@@ -123,15 +126,13 @@ SweepFile parse_sweep(const nlohmann::json& j, const std::string& path) {
       fail("{}: unknown key '{}'; allowed keys: {}", path, it.key(), fmt::join(allowed, ", "));
   SweepFile s;
   s.path = path;
-  try {
-    s.name = j.value("name", fs::path(path).stem().string());
-    if (s.name.empty() || path_safe(s.name) != s.name)
-      fail("{}: 'name' must be non-empty and use only letters, digits and ._-=+", path);
-    s.out = j.value("out", "runs/sweeps/" + s.name);
-    s.jobs = j.value("jobs", 0);
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: 'name' and 'out' must be strings, 'jobs' an integer", path);
-  }
+  s.name = json_get_or<std::string>(j, "name", fs::path(path).stem().string(), path);
+  if (s.name.empty() || path_safe(s.name) != s.name)
+    fail("{}: 'name' must be non-empty and use only letters, digits and ._-=+", path);
+  s.out = json_get_or<std::string>(j, "out", "runs/sweeps/" + s.name, path);
+  s.jobs = json_get_or<int>(j, "jobs", 0, path);
+  if (s.jobs < 0) fail("{}: key 'jobs' must be >= 0, got {}", path, s.jobs);
+  if (j.contains("description")) json_value_as<std::string>(j["description"], path, "description");
   if (j.contains("base")) s.base = string_list(j["base"], path + ": base");
   if (j.contains("config")) {
     s.config = j["config"];
@@ -152,6 +153,12 @@ SweepFile parse_sweep(const nlohmann::json& j, const std::string& path) {
       axis.values.push_back(axis_value(axis.key, it.value()[i], fmt::format("{}[{}]", where, i)));
     s.axes.push_back(std::move(axis));
   }
+  // The grid is expanded in memory, run by run: a product of axes beyond any real study is a
+  // mistake (or a corrupt file), not a request for billions of runs.
+  double grid_size = 1;
+  for (const Axis& a : s.axes) grid_size *= double(a.values.size());
+  if (grid_size > kMaxGridRuns)
+    fail("{}: the axes make {:.0f} runs, more than the limit of {}", path, grid_size, kMaxGridRuns);
   std::stable_sort(s.axes.begin(), s.axes.end(), [](const Axis& a, const Axis& b) {
     return name_rank(a.key) < name_rank(b.key);
   });
@@ -193,22 +200,37 @@ nlohmann::json run_config_json(const SweepFile& sweep, const GridRun& run) {
   for (const auto& l : layers) list += (list.empty() ? "" : ",") + l;
   nlohmann::json j = load_layers(list);
   deep_merge(j, sweep.config);
+  // The sections the axes write into must be objects (a layer may have put anything there).
+  auto section = [&](const char* name) -> nlohmann::json& {
+    nlohmann::json& sec = j[name];
+    if (sec.is_null()) sec = nlohmann::json::object();
+    if (!sec.is_object())
+      fail("{}: run {}: config key '{}' must be an object, got {}", sweep.path, run.name, name,
+           json_excerpt(sec));
+    return sec;
+  };
   for (auto it = run.settings.begin(); it != run.settings.end(); ++it) {
     const std::string& key = it.key();
     const nlohmann::json& v = it.value();
     if (key == kTask) continue;
     if (key == kPe) {
-      if (v.is_string())
+      nlohmann::json& model = section("model");
+      if (v.is_string()) {
+        if (model.contains("pe") && model["pe"].is_object() && model["pe"].contains("type") &&
+            !model["pe"]["type"].is_string())
+          fail("{}: run {}: config key 'model.pe.type' must be a string, got {}", sweep.path,
+               run.name, json_excerpt(model["pe"]["type"]));
         set_encoding(j, v.get<std::string>());
-      else
-        j["model"]["pe"] = v;
+      } else {
+        model["pe"] = v;
+      }
     } else if (key == kSeed) {
-      j["train"]["seed"] = v;
+      section("train")["seed"] = v;
     } else if (key == kScratchpad) {
       if (v.get<std::string>().empty()) {
         if (j.contains("data") && j["data"].is_object()) j["data"].erase(kScratchpad);
       } else {
-        j["data"][kScratchpad] = v;
+        section("data")[kScratchpad] = v;
       }
     } else {
       apply_override(j, key + "=" + v.dump());

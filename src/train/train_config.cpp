@@ -1,18 +1,15 @@
 #include "train/train_config.h"
 
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen {
 namespace {
 
+// Strict: no bool -> int, no 3.5 -> 3, no wrap of values beyond T's range.
 template <typename T>
 T number(const nlohmann::json& v, const std::string& where, const std::string& key) {
-  if constexpr (std::is_integral_v<T>) {
-    if (!v.is_number_integer()) fail("{}: key '{}' must be an integer, got {}", where, key, v.dump());
-  } else if (!v.is_number()) {
-    fail("{}: key '{}' must be a number, got {}", where, key, v.dump());
-  }
-  return v.get<T>();
+  return json_value_as<T>(v, where, key);
 }
 
 }  // namespace

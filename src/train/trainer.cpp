@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "io/atomic_file.h"
@@ -16,6 +17,7 @@
 #include "model/forward.h"
 #include "train/optimizer.h"
 #include "util/error.h"
+#include "util/json_parse.h"
 #include "util/rng.h"
 
 namespace fs = std::filesystem;
@@ -67,20 +69,36 @@ int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, 
   const std::string dir = resolve_checkpoint_dir(dir_in);
   load_weights(model, dir + "/model.safetensors");
   const auto file = io::SafetensorsFile::load(dir + "/optimizer.safetensors");
+  // The AdamW moments: finite (read_f32), the second moments >= 0 (a negative one would make
+  // the update's square root NaN), and no tensor that this model has no place for.
+  std::set<std::string> expected;
   std::vector<float> m(model.layout().total(), 0.0f), v(m.size(), 0.0f);
   for (const auto& t : model.layout().tensors()) {
     file.read_f32("exp_avg." + t.name, t.shape, m.data() + t.offset);
-    file.read_f32("exp_avg_sq." + t.name, t.shape, v.data() + t.offset);
+    float* sq = v.data() + t.offset;
+    file.read_f32("exp_avg_sq." + t.name, t.shape, sq);
+    for (size_t i = 0; i < t.numel; ++i)
+      if (sq[i] < 0)
+        fail("{}: tensor 'exp_avg_sq.{}' holds a negative second moment ({}) at index {}",
+             file.origin(), t.name, sq[i], i);
+    expected.insert("exp_avg." + t.name);
+    expected.insert("exp_avg_sq." + t.name);
   }
+  for (const auto& name : file.names())
+    if (!expected.count(name))
+      fail("{}: unexpected tensor '{}' not used by this model config", file.origin(), name);
   opt.moment_from_host(AdamW::Moment::First, m);
   opt.moment_from_host(AdamW::Moment::Second, v);
-  const nlohmann::json s = read_json_file(dir + "/trainer_state.json");
-  if (!s.contains("step") || !s["step"].is_number_integer())
-    fail("{}/trainer_state.json: missing integer 'step'", dir);
-  opt.set_steps_taken(s.value("optimizer_steps", s["step"].get<int64_t>()));
-  best.score = s.value("best_score", -1.0);
-  best.step = s.value("best_step", int64_t(0));
-  return s["step"].get<int64_t>();
+  const std::string state_path = dir + "/trainer_state.json";
+  const nlohmann::json s = read_json_file(state_path);
+  if (!s.is_object() || !s.contains("step"))
+    fail("{}: missing integer 'step'", state_path);
+  const int64_t step = json_value_as<int64_t>(s["step"], state_path, "step");
+  if (step < 0) fail("{}: key 'step' must be >= 0, got {}", state_path, step);
+  opt.set_steps_taken(json_get_or<int64_t>(s, "optimizer_steps", step, state_path));
+  best.score = json_get_or<double>(s, "best_score", -1.0, state_path);
+  best.step = json_get_or<int64_t>(s, "best_step", 0, state_path);
+  return step;
 }
 
 // Keeps only the metrics lines of steps <= `step` (after a resume, later lines are redone);

@@ -1,6 +1,7 @@
 #include "util/json_config.h"
 
 #include "util/error.h"
+#include "util/json_parse.h"
 
 namespace lengen {
 
@@ -10,10 +11,18 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
     fail("--set '{}': expected key.path=value", assignment);
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   nlohmann::json value;
-  try {
-    value = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error&) {
-    value = text;
+  const size_t first = text.find_first_not_of(" \t");
+  if (first != std::string::npos && (text[first] == '{' || text[first] == '[' || text[first] == '"')) {
+    // Meant as JSON: parsed strictly, and an invalid one is an error rather than a string.
+    value = parse_json_text(text, fmt::format("--set '{}'", assignment));
+  } else {
+    try {
+      value = nlohmann::json::parse(text);  // a number, true/false, null
+    } catch (const nlohmann::json::parse_error&) {
+      value = text;  // any other text is a string
+    } catch (const nlohmann::json::out_of_range&) {
+      fail("--set '{}': the number is out of range", assignment);
+    }
   }
   nlohmann::json* node = &config;
   size_t start = 0;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures the AddressSanitizer + UndefinedBehaviorSanitizer build (clang++) shared by
+# scripts/sanitize.sh (the GoogleTest suite under the sanitizers) and scripts/fuzz.sh (the
+# libFuzzer targets of fuzz/): one build of lengen_core serves both. Usage: configure-asan.sh DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD="${1:-build-asan}"
+# -O1 -g: readable reports at a tolerable speed; no NDEBUG, so assertions stay on.
+# -fno-sanitize-recover: the first UB report aborts (a test or fuzz run fails on it).
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DCMAKE_CXX_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="$SAN" \
+  -DLENGEN_BUILD_TESTS=ON -DLENGEN_PYTHON= -DLENGEN_FUZZ=ON >/dev/null
