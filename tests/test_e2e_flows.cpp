@@ -306,6 +306,15 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(E2e, TaskRunWithABilevelEncodingDoesNotCrash) {
   step(kTrainCopy + R"( --set 'model.pe={"type":"bipe_rope","delimiters":[3]}' --out runs/bipe)");
   expect_finished_run("runs/bipe");
+  // compare: the bilevel encoding takes its options from the model config, the others run bare.
+  step(R"(compare --pe nope,bipe_alibi --set 'model.pe={"type":"bipe_alibi","delimiters":[3]}')"
+       " --seeds 0 --jobs 1 --threads 1 --out runs/cmp" + kTiny);
+  expect_finished_run("runs/cmp/bipe_alibi/seed0");
+  const std::string table = io::read_file(path("runs/cmp/report/results.md").string());
+  EXPECT_NE(table.find("bipe_alibi"), std::string::npos) << table;
+  // Without delimiters the error says how to give them.
+  const CliResult r = mistake("compare --pe bipe_rope --seeds 0 --out runs/cmp2" + kTiny);
+  EXPECT_NE(r.out.find(R"(--set model.pe='{"type":"bipe_rope","delimiters":[3]}')"), std::string::npos) << r.out;
 }
 
 // `eval --data OTHER` wrote over the run's results.json and eval/; now it writes

@@ -32,7 +32,9 @@ BilevelSettings bilevel_settings(const ModelConfig& c, const std::string& where)
   if (!c.pe.contains("delimiters") || !c.pe["delimiters"].is_array() || c.pe["delimiters"].empty())
     o.error("delimiters",
             "must be a non-empty list of token ids (the tokens that end a segment, e.g. the "
-            "newline and full-stop pieces; `lengen lm` derives them from the tokenizer)");
+            "newline and full-stop pieces; `lengen lm` derives them from the tokenizer; in a "
+            "task run or compare name them with the encoding, e.g. --set "
+            "model.pe='{\"type\":\"" + c.pe.value("type", std::string("bipe_rope")) + "\",\"delimiters\":[3]}')");
   for (const auto& d : c.pe["delimiters"]) {
     if (!d.is_number_integer()) o.error("delimiters", "must hold integers, got " + d.dump());
     const int id = d.get<int>();
