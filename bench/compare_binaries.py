@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Two lengen binaries side by side (a change against the binary before it): `bench train` and
-`bench decode` tokens/s per shape and encoding, and optionally `analyze efficiency` memory,
-measured in interleaved rounds (old, new, old, new, ...) so that a shared machine's drift hits
-both alike. Prints Markdown tables of the medians over rounds and of the median per-round
-new/old ratio (> 1: the new binary is faster).
+`bench decode` (with --decode) tokens/s per shape and encoding, measured in interleaved rounds
+(old, new, old, new, ...) so that a shared machine's drift hits both alike. Prints Markdown
+tables of the medians over rounds and of the median per-round new/old ratio (> 1: the new
+binary is faster).
 
 Usage: bench/compare_binaries.py OLD NEW [--rounds 5] [--reps 5] [--threads 1]
        [--shapes tiny,small,paper] [--pe nope,t5_bias,alibi,rotary] [--decode]

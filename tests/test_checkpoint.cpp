@@ -61,10 +61,10 @@ TEST(Checkpoint, MissingExtraAndMisshapenTensorsAreNamed) {
   model.init_weights(1);
   save_model(dir, model);
   const std::string path = dir + "/model.safetensors";
+  const std::vector<float> params = model.params_to_host();  // the tensors point into it
   auto write_with = [&](const std::function<void(std::vector<io::TensorToWrite>&)>& edit) {
     std::vector<io::TensorToWrite> ts;
-    for (const auto& t : model.layout().tensors())
-      ts.push_back({t.name, t.shape, model.params_to_host().data() + t.offset});
+    for (const auto& t : model.layout().tensors()) ts.push_back({t.name, t.shape, params.data() + t.offset});
     edit(ts);
     io::save_safetensors(path, ts);
   };
