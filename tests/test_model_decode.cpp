@@ -120,6 +120,24 @@ TEST_P(KvCache, BlockwiseExtendMatchesTheFullForwardPass) {
   EXPECT_LT(worst, 1e-5) << "max relative logit difference";
 }
 
+// An evaluation decodes batch after batch with one DecodeScratch: a reused cache (rows, streams
+// and the encoding's stream state emptied, buffers kept when large enough) gives what fresh
+// calls give, bit for bit, for batches that grow and shrink in rows and length.
+TEST_P(KvCache, AReusedScratchDecodesAsAFreshOne) {
+  Transformer model(testing::small_config(GetParam()));
+  model.init_weights(9);
+  const std::vector<std::vector<std::vector<int32_t>>> batches = {
+      {{3, 1, 4}, {1, 5}},
+      {{9, 2, 6, 5, 3, 5, 8}, {9}, {7, 9, 3}},
+      {{2, 7}},
+      {{1, 8, 2, 8, 1, 8, 2, 8, 4}, {5, 9, 0, 4}}};
+  DecodeScratch scratch(model);
+  for (size_t i = 0; i < batches.size(); ++i)
+    EXPECT_EQ(greedy_decode(model, scratch, batches[i], 5, /*eos_id=*/-1),
+              greedy_decode(model, batches[i], 5, -1))
+        << "batch " << i;
+}
+
 INSTANTIATE_TEST_SUITE_P(AllEncodings, KvCache, ::testing::ValuesIn(testing::all_model_cases()),
                          [](const auto& info) { return info.param.label(); });
 

@@ -131,9 +131,10 @@ void bench_decode(const BenchOptions& o, const std::string& pe, double& nope_rat
   model.init_weights(0);
   const auto prompts = random_rows(o.batch, o.prompt, o.vocab);
   size_t generated = 0;
+  DecodeScratch scratch(model);  // reused across repetitions, as an evaluation reuses it
   const double sec = median_seconds(o, [&](int) {
     generated = 0;
-    for (const auto& row : greedy_decode(model, prompts, o.new_tokens, /*eos_id=*/-1))
+    for (const auto& row : greedy_decode(model, scratch, prompts, o.new_tokens, /*eos_id=*/-1))
       generated += row.size();
   });
   if (generated != size_t(o.batch) * o.new_tokens)

@@ -67,6 +67,7 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
   });
   const bool tty = !o.quiet && ::isatty(2);
   double step_sum = 0, part_sum = 0;
+  DecodeScratch scratch(model);  // one KV cache and workspace for all batches
   for (size_t start = 0; start < n; start += size_t(o.batch_size)) {
     const size_t end = std::min(n, start + size_t(o.batch_size));
     std::vector<std::vector<int32_t>> prompts;
@@ -77,10 +78,9 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
     }
     std::vector<const std::vector<int32_t>*> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(&scheme_ids(o.positions, encoded[order[i]]));
-    const auto outputs =
-        greedy_decode(model, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad,
-                      o.positions.uses_task_ids() ? decode_positions(o.positions, ids)
-                                                  : DecodePositions{});
+    const auto outputs = greedy_decode(
+        model, scratch, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad,
+        o.positions.uses_task_ids() ? decode_positions(o.positions, ids) : DecodePositions{});
     for (size_t i = start; i < end; ++i) {
       const size_t idx = order[i];
       const auto& gold = examples[idx];

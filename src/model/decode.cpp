@@ -7,12 +7,22 @@
 
 namespace lengen {
 
-KVCache::KVCache(const Transformer& model, int batch, int capacity)
-    : B_(batch), capacity_(capacity), HD_(model.config().hd()) {
+KVCache::KVCache(const Transformer& model, int batch, int capacity) {
+  reset(model, batch, capacity);
+}
+
+void KVCache::reset(const Transformer& model, int batch, int capacity) {
   if (batch < 1 || capacity < 1) fail("KV cache of {} rows x {} tokens", batch, capacity);
-  const size_t n = size_t(model.config().n_layers) * B_ * capacity_ * HD_;
-  k_ = Buffer(model.backend(), n * sizeof(float));
-  v_ = Buffer(model.backend(), n * sizeof(float));
+  B_ = batch;
+  capacity_ = capacity;
+  HD_ = model.config().hd();
+  const size_t bytes = size_t(model.config().n_layers) * B_ * capacity_ * HD_ * sizeof(float);
+  if (bytes > k_.bytes()) {  // rows are addressed by (layer, row, capacity): no copy needed
+    k_ = Buffer();
+    v_ = Buffer();
+    k_ = Buffer(model.backend(), bytes);
+    v_ = Buffer(model.backend(), bytes);
+  }
   length_.assign(size_t(B_), 0);
   state_.assign(size_t(B_), StreamState{});
   const size_t slots = size_t(B_) * capacity_;
@@ -117,6 +127,14 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
                                                 const std::vector<std::vector<int32_t>>& prompts,
                                                 int max_new_tokens, int eos_id, int pad_id,
                                                 const DecodePositions& positions) {
+  DecodeScratch scratch(model);
+  return greedy_decode(model, scratch, prompts, max_new_tokens, eos_id, pad_id, positions);
+}
+
+std::vector<std::vector<int32_t>> greedy_decode(Transformer& model, DecodeScratch& scratch,
+                                                const std::vector<std::vector<int32_t>>& prompts,
+                                                int max_new_tokens, int eos_id, int pad_id,
+                                                const DecodePositions& positions) {
   const int B = int(prompts.size()), V = model.config().vocab_size;
   std::vector<std::vector<int32_t>> out(B);
   if (B == 0 || max_new_tokens <= 0) return out;
@@ -131,8 +149,9 @@ std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
   }
   int longest = 0;
   for (const auto& p : prompts) longest = std::max(longest, int(p.size()));
-  KVCache cache(model, B, longest + max_new_tokens);
-  Workspace ws(model);
+  KVCache& cache = scratch.cache;
+  cache.reset(model, B, longest + max_new_tokens);
+  Workspace& ws = scratch.ws;
   std::vector<float> logits;
   prefill(model, batch, cache, ws, logits);
   std::vector<char> done(B, 0);

@@ -17,13 +17,16 @@ namespace lengen {
 class KVCache {
  public:
   KVCache(const Transformer& model, int batch, int capacity);
+  // Empties the cache for `batch` rows of `capacity` tokens, reusing its buffers when they are
+  // large enough.
+  void reset(const Transformer& model, int batch, int capacity);
   int batch() const { return B_; }
   int capacity() const { return capacity_; }
   int length(int b) const { return length_[size_t(b)]; }
 
  private:
   friend struct CacheAppend;
-  int B_, capacity_, HD_;
+  int B_ = 0, capacity_ = 0, HD_ = 0;
   Buffer k_, v_;                    // [L][B][capacity][HD], keys after rotation
   std::vector<int32_t> length_;     // [B] tokens held by each row
   StreamSet streams_;               // [B][capacity] of every stream the encoding reads
@@ -47,9 +50,23 @@ void prefill(Transformer& model, const Batch& prompts, KVCache& cache, Workspace
 // supplied positions.
 using DecodePositions = std::function<void(int b, int t, int32_t& pos, int32_t& place)>;
 
+// What greedy decoding allocates (KV cache, workspace), kept from one call to the next: an
+// evaluation decodes batch after batch with one of these and allocates only when a batch needs
+// more than any before.
+struct DecodeScratch {
+  explicit DecodeScratch(const Transformer& model) : cache(model, 1, 1), ws(model) {}
+  KVCache cache;
+  Workspace ws;
+};
+
 // Greedy decoding with the KV cache: for each prompt, generate until `eos_id` or max_new
 // tokens. Returns the generated tokens (without the prompt; EOS included when produced).
 // Positions are 0, 1, 2, ... unless `positions` is given.
+std::vector<std::vector<int32_t>> greedy_decode(Transformer& model, DecodeScratch& scratch,
+                                                const std::vector<std::vector<int32_t>>& prompts,
+                                                int max_new_tokens, int eos_id, int pad_id = 0,
+                                                const DecodePositions& positions = {});
+// The same with a scratch of its own (one-off calls).
 std::vector<std::vector<int32_t>> greedy_decode(Transformer& model,
                                                 const std::vector<std::vector<int32_t>>& prompts,
                                                 int max_new_tokens, int eos_id, int pad_id = 0,

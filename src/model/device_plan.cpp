@@ -1,5 +1,7 @@
 #include "model/device_plan.h"
 
+#include <algorithm>
+
 #include "model/arena.h"
 #include "model/transformer.h"
 
@@ -69,8 +71,11 @@ void build_device_plan(Transformer& model, const PositionView& view, bool traini
   Carver size;
   lay_out(size);
   if (size.used() > arena.bytes()) {
+    // Grown by half again at least: decoding adds a key per row and step, and a score-bias
+    // plan holds the keys' positions, so an exact fit would reallocate at every step.
+    const size_t bytes = std::max(size.used(), arena.bytes() + arena.bytes() / 2);
     arena = Buffer();
-    arena = Buffer(be, size.used());
+    arena = Buffer(be, bytes);
   }
   Carver at(arena.data());
   lay_out(at);
