@@ -428,22 +428,19 @@ TEST_F(E2e, EmptyValidationOrTestFileIsAnError) {
     fs::remove_all(path("d_" + split));
     fs::copy(path("data"), path("d_" + split));
     root_.write("d_" + split + "/" + split + ".jsonl", "");
-    const std::string run = "runs/" + split;
-    const CliResult r = mistake("train --threads 1 --config models/tiny --set data.dir=d_" + split + kTiny +
-                                " --out " + run);
+    const std::string run = "runs/" + split, file = "d_" + split + "/" + split + ".jsonl";
+    // Training on the dataset fails naming the file with `message`, and writes no checkpoint.
+    auto refused_with = [&](const std::string& message) {
+      const CliResult r = mistake("train --threads 1 --config models/tiny --set data.dir=d_" + split +
+                                  kTiny + " --out " + run);
+      EXPECT_NE(r.out.find(file + ": " + message), std::string::npos) << r.out;
+      EXPECT_FALSE(fs::exists(path(run + "/checkpoint")));
+    };
     // dataset.json records the split's size, so the count check names the file first; without
     // dataset.json the empty-file check does.
-    EXPECT_NE(r.out.find("d_" + split + "/" + split + ".jsonl: 0 examples, but dataset.json records"),
-              std::string::npos)
-        << r.out;
-    EXPECT_FALSE(fs::exists(path(run + "/checkpoint")));
+    refused_with("0 examples, but dataset.json records");
     fs::remove(path("d_" + split + "/dataset.json"));
-    const CliResult bare = mistake("train --threads 1 --config models/tiny --set data.dir=d_" + split + kTiny +
-                                   " --out " + run);
-    EXPECT_NE(bare.out.find("d_" + split + "/" + split + ".jsonl: no examples (the file is empty)"),
-              std::string::npos)
-        << bare.out;
-    EXPECT_FALSE(fs::exists(path(run + "/checkpoint")));
+    refused_with("no examples (the file is empty)");
   }
 }
 
