@@ -1,5 +1,6 @@
 // lengen sweep run | run-one | list | slurm: the paper's grid of tasks x encodings x seeds
 // (src/sweep/); lengen report: its tables and figures as an offline HTML page (src/report/).
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -7,10 +8,13 @@
 #include "cli/commands.h"
 #include "io/atomic_file.h"
 #include "pipeline/job_runner.h"
+#include "report/paper_results.h"
+#include "report/study.h"
 #include "report/study_report.h"
 #include "sweep/grid.h"
 #include "sweep/runner.h"
 #include "sweep/slurm.h"
+#include "tasks/task.h"
 #include "util/error.h"
 #include "util/json_config.h"
 
@@ -135,15 +139,39 @@ void register_sweep_commands(CLI::App& app) {
 
   auto dirs = std::make_shared<std::vector<std::string>>();
   auto report_out = std::make_shared<std::string>();
+  auto paper = std::make_shared<std::vector<std::string>>();
   auto* report = app.add_subcommand(
       "report", "Tables and figures of finished runs (sweeps, compare, train runs): HTML page, CSV, JSON");
-  report->add_option("DIR", *dirs, "Directories searched for runs (results.json) and LM/analysis results")->required();
-  report->add_option("--out", *report_out, "Output directory (default: <first DIR>/report)");
-  report->callback([dirs, report_out] {
-    const std::string out = report_out->empty() ? dirs->front() + "/report" : *report_out;
-    const auto r = report::write_study_report(*dirs, out);
-    fmt::print("{}\n{} runs, {} LM/analysis result folders; report: {}/index.html (CSV and JSON beside it)\n", r.text,
-               r.runs, r.extras, r.out_dir);
+  report->add_option("DIR", *dirs, "Directories searched for runs (results.json) and LM/analysis results");
+  report->add_option("--out", *report_out, "Output directory (default: <first DIR>/report; none without DIR)");
+  report->add_option("--paper-results", *paper,
+                     "The paper's runs: upstream results/classic.jsonl or sanity_check.jsonl (repeatable); with DIR "
+                     "also a side-by-side comparison")
+      ->allow_extra_args(false);
+  report->callback([dirs, report_out, paper] {
+    if (dirs->empty() && paper->empty()) fail("report: give run directories, --paper-results FILE, or both");
+    std::string out = *report_out;
+    std::vector<report::RunRecord> ours;
+    if (!dirs->empty()) {
+      if (out.empty()) out = dirs->front() + "/report";
+      const auto r = report::write_study_report(*dirs, out);
+      fmt::print("{}\n{} runs, {} LM/analysis result folders; report: {}/index.html (CSV and JSON beside it)\n", r.text,
+                 r.runs, r.extras, r.out_dir);
+      ours = report::find_runs(*dirs, {out});
+    }
+    if (paper->empty()) return;
+    // Whether lengen's task registry generates the split (upstream names minus "s2s_").
+    const auto known = [](const std::string& task, const std::string& split) {
+      try {
+        const auto splits = tasks::make_task(task)->splits();
+        return std::find(splits.begin(), splits.end(), split) != splits.end();
+      } catch (const Error&) {
+        return false;
+      }
+    };
+    const auto p = report::write_paper_report(*paper, ours, out, known);
+    fmt::print("\n{}", p.text);
+    if (!p.files.empty()) fmt::print("\nwritten: {}\n", fmt::join(p.files, ", "));
   });
 }
 
