@@ -147,6 +147,39 @@ TEST(PipelineEndToEnd, TrainEvaluateCopyReachesHighInDistributionAccuracy) {
   fs::remove_all(dir);
 }
 
+// eval.test_examples: the OOD curve. Every evaluation during training also decodes that many
+// test examples and logs test_accuracy beside validation_accuracy; the checkpoint is still
+// chosen by validation alone, and a run without the key records no such key.
+TEST(PipelineEndToEnd, TestExamplesLogTheOodCurveWithoutChoosingTheCheckpoint) {
+  const std::string dir = testing::scratch_dir("ood_curve");
+  nlohmann::json j = small_run_json("alibi", 8);
+  j["eval"]["test_examples"] = 12;
+  TaskRunOptions o;
+  o.quiet = true;
+  run_task(dir, RunConfig::from_json(j, "test"), o);
+  std::ifstream metrics(dir + "/metrics.jsonl");
+  std::string line;
+  int evaluations = 0;
+  while (std::getline(metrics, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("eval")) continue;
+    const auto& m = j["eval"];
+    ++evaluations;
+    ASSERT_TRUE(m.contains("test_accuracy")) << line;
+    EXPECT_EQ(m["test_examples"], 12) << line;
+    EXPECT_GE(m["test_accuracy"].get<double>(), 0.0);
+    EXPECT_LE(m["test_accuracy"].get<double>(), 1.0);
+    EXPECT_EQ(m["score"], m["validation_accuracy"]) << line;  // selection stays validation's
+  }
+  EXPECT_EQ(evaluations, 2);  // at step 4 and at the end
+  EXPECT_EQ(read_json_file(dir + "/config.json")["eval"]["test_examples"], 12);
+  nlohmann::json plain = small_run_json("alibi", 8);
+  EXPECT_FALSE(RunConfig::from_json(plain, "test").to_json()["eval"].contains("test_examples"));
+  plain["eval"]["test_examples"] = -1;
+  EXPECT_THROW(RunConfig::from_json(plain, "test"), Error);
+  fs::remove_all(dir);
+}
+
 // Bilevel encodings in task runs: the encoding derives its segments from the tokens in
 // training, validation decoding, the final evaluation and a later `eval`, so nothing in the
 // pipeline knows it is bilevel (this once ended in a null segment stream).

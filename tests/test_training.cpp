@@ -3,6 +3,7 @@
 
 #include "file_test_support.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "io/safetensors.h"
@@ -153,6 +154,42 @@ TEST(Optimizer, ClippingAndDecayExclusions) {
   for (float x : g) after += double(x) * x;
   EXPECT_GT(norm, 0.5);
   EXPECT_NEAR(std::sqrt(after), 0.5, 1e-3);
+}
+
+// train.lr_scaling = init_std: Adam's first step moves every entry by about lr (m / sqrt(v) is
+// +-1 at step 1); scaled, a tensor's entries move by lr times the std it was initialised with,
+// so the t5 family's N(0,1) embedding and its (D dh)^-1/2 queries move by the same fraction.
+TEST(Optimizer, LrScalingByInitStdScalesEachTensorsStep) {
+  const ModelConfig c = testing::small_config({"t5", "nope"});
+  for (const bool scaled : {false, true}) {
+    Transformer model(c);
+    model.init_weights(0);
+    OptimizerConfig oc;
+    oc.grad_clip = 0;
+    oc.lr_scale_by_init = scaled;
+    AdamW opt(model, oc);
+    const std::vector<float> before = model.params_to_host();
+    model.zero_grads();
+    testing::forward_backward_of(model, testing::sample_batch(c.vocab_size, 1), 0);
+    const std::vector<float> g = model.grads_to_host();
+    const float lr = 1e-3f;
+    opt.step(model, lr);
+    const std::vector<float> after = model.params_to_host();
+    for (const auto& t : model.layout().tensors()) {
+      const float expected = scaled && t.init == Init::Normal ? lr * t.init_std : lr;
+      int checked = 0;
+      for (size_t k = 0; k < t.numel; ++k) {
+        const size_t i = t.offset + k;
+        if (std::fabs(g[i]) < 1e-6f) continue;  // eps dominates: no unit step
+        EXPECT_NEAR(std::fabs(after[i] - before[i]), expected, 0.02 * expected) << t.name << "[" << k << "]";
+        if (++checked == 8) break;
+      }
+    }
+  }
+  EXPECT_TRUE(TrainConfig::from_json({{"lr_scaling", "init_std"}}).optim.lr_scale_by_init);
+  EXPECT_EQ(TrainConfig::from_json({{"lr_scaling", "init_std"}}).to_json()["lr_scaling"], "init_std");
+  EXPECT_FALSE(TrainConfig::from_json(nlohmann::json::object()).to_json().contains("lr_scaling"));
+  EXPECT_THROW(TrainConfig::from_json({{"lr_scaling", "adafactor"}}), Error);
 }
 
 }  // namespace

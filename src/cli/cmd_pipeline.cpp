@@ -85,9 +85,13 @@ void register_pipeline_commands(CLI::App& app) {
   compare->callback([c, cthreads] {
     apply_thread_count(*cthreads);
     const CompareReport r = run_compare(*c);
-    fmt::print("\n{} / {}: exact-match accuracy (%), ID = validation, OOD = test; columns = test lengths\n\n{}\n"
-               "report: {}/results.md, results.csv, accuracy_vs_length.png\n",
-               c->task, c->split, r.table_text, r.report_dir);
+    fmt::print("\n{} / {}: exact-match accuracy (%), ID = validation, OOD = test; columns = test lengths\n\n{}\n",
+               c->task, c->split, r.table_text);
+    if (!r.curves_text.empty())
+      fmt::print("During training, ID / OOD exact match (%) on the probe subsets:\n\n{}\n", r.curves_text);
+    fmt::print("report: {}/results.md, results.csv, accuracy_vs_length.png{}\n", r.report_dir,
+               r.curves_text.empty() ? "" : ", accuracy_vs_steps.md/.png");
+    if (!r.budget_note.empty()) fmt::print("\n{}\n", r.budget_note);
   });
 }
 

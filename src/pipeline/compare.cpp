@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -115,6 +116,97 @@ CompareReport write_compare_report(const std::vector<nlohmann::json>& runs,
   return out;
 }
 
+std::string budget_note(const nlohmann::json& summary) {
+  std::vector<std::string> extrapolate, fail_beyond, unlearned;
+  for (const auto& e : summary) {
+    const double id = e["id_accuracy"]["mean"], ood = e["ood_accuracy"]["mean"];
+    const std::string pe = e["encoding"];
+    if (id < 0.9) unlearned.push_back(fmt::format("{} (ID {:.0f}%)", pe, 100 * id));
+    else if (ood >= 0.5) extrapolate.push_back(pe);
+    else fail_beyond.push_back(pe);
+  }
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+    return s.empty() ? std::string("none") : s;
+  };
+  return fmt::format(
+      "At this CPU budget (models/tiny, 2,500 steps): extrapolate past the training lengths: {}; "
+      "learn the training lengths but fail beyond them: {}; not yet learned in distribution: {}. "
+      "The paper's headline (NoPE generalizes best, MRR over its splits) needs its budget "
+      "(--preset paper: t5 family L12 D768, 40k steps, a GPU); README 'Results' has the curves.",
+      list(extrapolate), list(fail_beyond), list(unlearned));
+}
+
+std::string write_step_curves(const std::vector<std::pair<std::string, std::string>>& runs,
+                              const std::string& report_dir) {
+  // encoding -> step -> values over seeds (validation, test)
+  std::vector<std::string> order;
+  std::map<std::string, std::map<int64_t, std::pair<std::vector<double>, std::vector<double>>>> at;
+  for (const auto& [pe, dir] : runs) {
+    std::ifstream in(dir + "/metrics.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.contains("eval") || !j.contains("step")) continue;  // a cut line
+      const auto& e = j["eval"];
+      if (!e.contains("test_accuracy") || !e.contains("validation_accuracy")) continue;
+      if (!at.count(pe)) order.push_back(pe);
+      auto& cell = at[pe][j["step"].get<int64_t>()];
+      cell.first.push_back(e["validation_accuracy"].get<double>());
+      cell.second.push_back(e["test_accuracy"].get<double>());
+    }
+  }
+  if (order.empty()) return "";
+  std::set<int64_t> steps;
+  for (const auto& [pe, by_step] : at)
+    for (const auto& [step, v] : by_step) steps.insert(step);
+  report::Table table;
+  table.header = {"encoding"};
+  for (int64_t s : steps) table.header.push_back("step " + std::to_string(s));
+  report::LinePlot plot;
+  plot.title = "OOD exact match during training (test subset)";
+  plot.xlabel = "training step";
+  plot.ylabel = "OOD accuracy (%)";
+  plot.ymin = 0;
+  plot.ymax = 100;
+  for (const auto& pe : order) {
+    std::vector<std::string> row = {pe};
+    report::Series series;
+    series.label = pe;
+    for (int64_t s : steps) {
+      const auto it = at[pe].find(s);
+      if (it == at[pe].end()) {
+        row.push_back("");
+        continue;
+      }
+      const double id = mean_std(it->second.first).mean, ood = mean_std(it->second.second).mean;
+      row.push_back(fmt::format("{:.1f} / {:.1f}", 100 * id, 100 * ood));
+      series.x.push_back(double(s));
+      series.y.push_back(100 * ood);
+    }
+    table.rows.push_back(row);
+    plot.series.push_back(series);
+  }
+  fs::create_directories(report_dir);
+  const std::string md = report::to_markdown(table);
+  io::write_file_atomic(report_dir + "/accuracy_vs_steps.md",
+                        "ID / OOD exact match (%) on the probe subsets (eval.validation_examples, "
+                        "eval.test_examples), mean over seeds\n\n" + md);
+  io::write_file_atomic(report_dir + "/accuracy_vs_steps.csv", report::to_csv(table));
+  if (report::plotting_available()) {
+    report::write_line_plot(plot, report_dir + "/accuracy_vs_steps.png");
+    report::write_line_plot(plot, report_dir + "/accuracy_vs_steps.svg");
+  }
+  return report::to_text(table);
+}
+
+bool uses_builtin_defaults(const CompareOptions& o) {
+  const CompareOptions d;
+  return o.task == d.task && o.split == d.split && o.encodings == d.encodings &&
+         o.preset == d.preset && o.config.empty() && o.sets.empty();
+}
+
 CompareReport run_compare(const CompareOptions& o) {
   if (o.encodings.empty()) fail("compare: no encodings given");
   if (o.seeds.empty()) fail("compare: no seeds given");
@@ -166,13 +258,18 @@ CompareReport run_compare(const CompareOptions& o) {
   ro.quiet = o.quiet;
   const std::vector<JobOutcome> outcomes = run_jobs(jobs, ro);
   std::vector<nlohmann::json> summaries;
+  std::vector<std::pair<std::string, std::string>> run_dirs;
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!outcomes[i].ok())
       fail("compare: run {} failed (the other runs finished and kept their results): {}",
            jobs[i].dir, outcomes[i].error);
     summaries.push_back(outcomes[i].summary);
+    run_dirs.emplace_back(o.encodings[i / o.seeds.size()], jobs[i].dir);
   }
-  return write_compare_report(summaries, o.out + "/report", longest_train);
+  CompareReport report = write_compare_report(summaries, o.out + "/report", longest_train);
+  report.curves_text = write_step_curves(run_dirs, report.report_dir);
+  if (uses_builtin_defaults(o)) report.budget_note = budget_note(report.summary);
+  return report;
 }
 
 }  // namespace lengen

@@ -28,9 +28,26 @@ struct CompareReport {
   std::string table_text;        // what the terminal shows
   std::string report_dir;        // <out>/report
   nlohmann::json summary;        // every number of the report
+  // The training curves (accuracy_vs_steps.md): ID and OOD exact match on the probe subsets at
+  // every evaluation during training; empty when no run logged test accuracy.
+  std::string curves_text;
+  // With the built-in defaults only: one line on which of the paper's findings this budget
+  // shows (computed from the results) and which need the paper preset.
+  std::string budget_note;
 };
 
 CompareReport run_compare(const CompareOptions& options);
+
+// One line on what a compare at the CPU default budget shows of the paper's findings, from its
+// summary: which encodings extrapolate, which learn the training lengths but fail beyond them,
+// which have not learned the training lengths yet.
+std::string budget_note(const nlohmann::json& summary);
+
+// OOD (and ID) exact match at every evaluation during training, from each run's metrics.jsonl
+// (eval.test_examples): accuracy_vs_steps.md/.csv/.png in report_dir. `runs` = (encoding, run
+// directory). Returns the Markdown table, or "" when no run logged test accuracy.
+std::string write_step_curves(const std::vector<std::pair<std::string, std::string>>& runs,
+                              const std::string& report_dir);
 
 // Sets model.pe of a run config to `encoding`, keeping the base config's options of that
 // encoding (e.g. a rotary base) and dropping another encoding's.

@@ -71,17 +71,20 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where
   c.train = TrainConfig::from_json(j.value("train", nlohmann::json::object()), where + ": train");
   const nlohmann::json eval = j.value("eval", nlohmann::json::object());
   const std::string ew = where + ": eval";
-  check_keys(eval, ew, {"batch_size", "validation_examples", "max_per_length", "extra_tokens"});
+  check_keys(eval, ew,
+             {"batch_size", "validation_examples", "max_per_length", "extra_tokens", "test_examples"});
   read(eval, "batch_size", c.eval.batch_size, ew);
   read(eval, "validation_examples", c.eval.validation_examples, ew);
   read(eval, "max_per_length", c.eval.max_per_length, ew);
   read(eval, "extra_tokens", c.eval.extra_tokens, ew);
+  read(eval, "test_examples", c.eval.test_examples, ew);
   for (const auto& [key, v] : {std::pair<const char*, int64_t>{"train_size", c.data.train_size},
                                {"test_size", c.data.test_size},
                                {"random_positions", c.data.random_positions},
                                {"position_offset", c.data.position_offset}})
     if (v < 0) fail("{}: key '{}' must be >= 0, got {}", dw, key, v);
   if (c.eval.validation_examples < 0) fail("{}: key 'validation_examples' must be >= 0", ew);
+  if (c.eval.test_examples < 0) fail("{}: key 'test_examples' must be >= 0 (0 = off)", ew);
   if (c.eval.max_per_length < 0) fail("{}: key 'max_per_length' must be >= 0 (0 = all)", ew);
   if (c.eval.batch_size <= 0) fail("{}: key 'batch_size' must be positive", ew);
   if (c.eval.extra_tokens < 1) fail("{}: key 'extra_tokens' must be at least 1", ew);
@@ -99,14 +102,13 @@ nlohmann::json RunConfig::to_json() const {
   if (this->data.positions != "auto") data["positions"] = this->data.positions;
   if (this->data.random_positions) data["random_positions"] = this->data.random_positions;
   if (this->data.position_offset) data["position_offset"] = this->data.position_offset;
-  return {{"data", data},
-          {"model", model},
-          {"train", train.to_json()},
-          {"eval",
-           {{"batch_size", eval.batch_size},
-            {"validation_examples", eval.validation_examples},
-            {"max_per_length", eval.max_per_length},
-            {"extra_tokens", eval.extra_tokens}}}};
+  nlohmann::json ev = {{"batch_size", eval.batch_size},
+                       {"validation_examples", eval.validation_examples},
+                       {"max_per_length", eval.max_per_length},
+                       {"extra_tokens", eval.extra_tokens}};
+  // Only when set, so that the recorded config of runs made before the key existed still matches.
+  if (eval.test_examples) ev["test_examples"] = eval.test_examples;
+  return {{"data", data}, {"model", model}, {"train", train.to_json()}, {"eval", ev}};
 }
 
 std::string config_dir() {

@@ -30,6 +30,10 @@ struct EvalConfig {
   int validation_examples = 512;  // greedy validation during training (subset, fixed)
   int max_per_length = 0;         // cap of examples per length at evaluation (0 = all)
   int extra_tokens = 16;          // decoding budget beyond the gold answer's length
+  // The OOD curve: greedy accuracy on this many test examples (spread evenly over the file) at
+  // every evaluation during training, logged as test_accuracy in metrics.jsonl. Never used to
+  // pick the best checkpoint (that stays validation's). 0 = off.
+  int test_examples = 0;
 };
 
 struct RunConfig {

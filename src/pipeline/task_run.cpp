@@ -207,11 +207,19 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   }
   const PositionScheme positions = resolve_position_scheme(config.to_json(), source);
   check_positions_before_training(model, positions, train_examples, eval_examples, config.eval.extra_tokens);
-  // Greedy validation during training on a fixed subset spread over the file.
-  const auto& valid_all = data.loaded.data.validation;
-  const auto vidx = evenly_spaced(valid_all.size(), size_t(std::max(0, config.eval.validation_examples)));
-  auto valid = std::make_shared<std::vector<tasks::Example>>(pick(valid_all, vidx));
-  auto valid_encoded = std::make_shared<std::vector<EncodedExample>>(pick(eval_examples.front().second, vidx));
+  // Greedy validation during training on a fixed subset spread over the file, and the same for
+  // the test split when eval.test_examples asks for the OOD curve.
+  struct Probe {
+    std::vector<tasks::Example> examples;
+    std::vector<EncodedExample> encoded;
+  };
+  auto probe = [&](const std::vector<tasks::Example>& all, const std::vector<EncodedExample>& enc,
+                   int wanted) {
+    const auto idx = evenly_spaced(all.size(), size_t(std::max(0, wanted)));
+    return std::make_shared<Probe>(Probe{pick(all, idx), pick(enc, idx)});
+  };
+  auto valid = probe(data.loaded.data.validation, eval_examples[0].second, config.eval.validation_examples);
+  auto ood = probe(data.loaded.data.test, eval_examples[1].second, config.eval.test_examples);
   auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size,
                                                  config.train.seed, positions);
 
@@ -229,20 +237,28 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   run.write_extra_files = [&vocab](const std::string& d) { vocab.save(d + "/vocab.json"); };
   const tasks::Task* task = data.task.get();
   const EvalConfig eval_cfg = config.eval;
-  if (!valid->empty())
-    run.evaluate = [valid, valid_encoded, &vocab, task, eval_cfg, positions](Transformer& m) {
+  if (!valid->examples.empty())
+    run.evaluate = [valid, ood, &vocab, task, eval_cfg, positions](Transformer& m) {
       EvalOptions eo;
       eo.positions = positions;
       eo.batch_size = eval_cfg.batch_size;
       eo.extra_tokens = eval_cfg.extra_tokens;
       eo.quiet = true;
       eo.label = "validation";
-      const EvalResult r = evaluate_examples(m, vocab, task, *valid, *valid_encoded, eo);
+      const EvalResult r = evaluate_examples(m, vocab, task, valid->examples, valid->encoded, eo);
       const double acc = r.overall.accuracy();
-      return nlohmann::json{{"score", acc},
+      nlohmann::json out = {{"score", acc},
                             {"validation_accuracy", acc},
                             {"examples", r.overall.total},
                             {"summary", fmt::format("val {:.1f}%", 100 * acc)}};
+      if (!ood->examples.empty()) {
+        eo.label = "test";
+        const EvalResult t = evaluate_examples(m, vocab, task, ood->examples, ood->encoded, eo);
+        out["test_accuracy"] = t.overall.accuracy();
+        out["test_examples"] = t.overall.total;
+        out["summary"] = fmt::format("val {:.1f}% test {:.1f}%", 100 * acc, 100 * t.overall.accuracy());
+      }
+      return out;
     };
   const TrainResult tr = train(run);
   if (!o.evaluate || (o.stop_at_step > 0 && o.stop_at_step < config.train.steps)) return {};

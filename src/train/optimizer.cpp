@@ -31,6 +31,8 @@ AdamW::AdamW(const Transformer& model, const OptimizerConfig& config)
     for (const auto& pattern : cfg_.no_decay)
       if (t.name.find(pattern) != std::string::npos) decay = false;
     decay_.push_back(decay);
+    const bool scaled = cfg_.lr_scale_by_init && t.init == Init::Normal && t.init_std > 0;
+    lr_scale_.push_back(scaled ? t.init_std : 1.0f);
   }
 }
 
@@ -46,10 +48,11 @@ double AdamW::step(Transformer& model, float lr) {
   const double coef = cfg_.grad_clip / (norm + 1e-6);
   if (cfg_.grad_clip > 0 && coef < 1.0) be.scale(grads, n, float(coef));
   ++t_;
-  const AdamWStep p{lr, cfg_.beta1, cfg_.beta2, cfg_.eps, cfg_.weight_decay, t_};
+  AdamWStep p{lr, cfg_.beta1, cfg_.beta2, cfg_.eps, cfg_.weight_decay, t_};
   const auto& tensors = layout_.tensors();
   for (size_t i = 0; i < tensors.size(); ++i) {
     const size_t o = tensors[i].offset;
+    p.lr = lr * lr_scale_[i];
     be.adamw_update(params + o, grads + o, m_.f32(o), v_.f32(o), tensors[i].numel, p, decay_[i]);
   }
   return norm;

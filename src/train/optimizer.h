@@ -21,6 +21,12 @@ struct OptimizerConfig {
   // tensor decays (the paper's setting, norms included).
   std::vector<std::string> no_decay;
   float grad_clip = 1.0f;  // max global L2 norm; 0 disables clipping
+  // Per-tensor step size. false: every tensor steps by lr (plain AdamW). true ("init_std"):
+  // each tensor's lr is multiplied by the standard deviation it was initialised with (1 for
+  // norm gains and zero-initialised tensors), so every tensor moves by the same fraction of its
+  // own scale, as Adafactor's parameter scaling does for T5. Under plain AdamW the t5 family's
+  // N(0,1) embeddings move 64x more slowly, relative to their size, than its (D dh)^-1/2 queries.
+  bool lr_scale_by_init = false;
 };
 
 struct ScheduleConfig {
@@ -55,6 +61,7 @@ class AdamW {
   OptimizerConfig cfg_;
   Buffer m_, v_;
   std::vector<char> decay_;
+  std::vector<float> lr_scale_;  // per tensor (OptimizerConfig::lr_scale_by_init)
   int64_t t_ = 0;
 };
 

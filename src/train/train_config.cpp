@@ -30,6 +30,11 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
     else if (k == "eps") c.optim.eps = number<float>(v, where, k);
     else if (k == "weight_decay") c.optim.weight_decay = number<float>(v, where, k);
     else if (k == "grad_clip") c.optim.grad_clip = number<float>(v, where, k);
+    else if (k == "lr_scaling") {
+      if (!v.is_string() || (v.get<std::string>() != "none" && v.get<std::string>() != "init_std"))
+        fail("{}: key 'lr_scaling' has value {}; allowed values: none, init_std", where, v.dump());
+      c.optim.lr_scale_by_init = v.get<std::string>() == "init_std";
+    }
     else if (k == "no_decay") {
       if (!v.is_array()) fail("{}: key 'no_decay' must be a list of name substrings", where);
       c.optim.no_decay.clear();
@@ -55,7 +60,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
     else if (k == "eval_batches") c.eval_batches = number<int>(v, where, k);
     else
       fail("{}: unknown key '{}'; allowed keys: steps, batch_size, seq_len, seed, lr, beta1, beta2, "
-           "eps, weight_decay, no_decay, grad_clip, schedule, warmup_steps, warmup_fraction, "
+           "eps, weight_decay, no_decay, grad_clip, lr_scaling, schedule, warmup_steps, warmup_fraction, "
            "end_lr, power, log_every, checkpoint_every, eval_every, eval_batches",
            where, k);
   }
@@ -71,7 +76,7 @@ TrainConfig TrainConfig::from_json(const nlohmann::json& j, const std::string& w
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"steps", steps},
+  nlohmann::json j = {{"steps", steps},
           {"batch_size", batch_size},
           {"seq_len", seq_len},
           {"seed", seed},
@@ -91,6 +96,9 @@ nlohmann::json TrainConfig::to_json() const {
           {"checkpoint_every", checkpoint_every},
           {"eval_every", eval_every},
           {"eval_batches", eval_batches}};
+  // Only when on, so that the recorded config of runs made before the key existed still matches.
+  if (optim.lr_scale_by_init) j["lr_scaling"] = "init_std";
+  return j;
 }
 
 }  // namespace lengen
