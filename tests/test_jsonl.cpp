@@ -125,11 +125,11 @@ TEST(Jsonl, DatasetDirectoryRoundTrip) {
   auto task = tasks::make_task("parity");
   tasks::GenerateOptions o;
   o.train_size = 50;
-  o.test_size = 20;
+  o.test_size = 24;  // 3 per test length (the builders' int(test / bins))
   o.scratchpad = tasks::ScratchpadFlags::parse("i1_c1_o1_v1_r1");
   const auto d = task->generate("len_tr8_ts16", o);
   const auto vocab = data::Vocabulary::build(data::dataset_texts(d), task->alphabet("len_tr8_ts16"));
-  data::DatasetInfo info{"parity", "len_tr8_ts16", 0, "i1_c1_o1_v1_r1", 50, 4, 20};
+  data::DatasetInfo info{"parity", "len_tr8_ts16", 0, "i1_c1_o1_v1_r1", 50, 4, 24};
   const auto dir = tmp.file("ds");
   data::save_dataset_dir(dir, d, vocab, info);
   for (const auto& entry : fs::directory_iterator(dir))
@@ -139,7 +139,7 @@ TEST(Jsonl, DatasetDirectoryRoundTrip) {
   EXPECT_EQ(back.vocab.words(), vocab.words());
   ASSERT_TRUE(back.info.has_value());
   EXPECT_EQ(back.info->scratchpad, "i1_c1_o1_v1_r1");
-  EXPECT_EQ(back.info->test, 20);
+  EXPECT_EQ(back.info->test, 24);
   ASSERT_EQ(back.data.train.size(), d.train.size());
   ASSERT_EQ(back.data.test.size(), d.test.size());
   for (size_t i = 0; i < d.train.size(); ++i) EXPECT_TRUE(same(back.data.train[i], d.train[i]));
@@ -183,7 +183,9 @@ TEST(DataCli, MakeShowAndErrors) {
   EXPECT_EQ(run_cli("data make --task nope --out " + tmp.file("x"), out, tmp), 1);
   EXPECT_NE(out.find("valid tasks: add, addition, copy"), std::string::npos) << out;
   EXPECT_EQ(run_cli("data make --task sort --out " + tmp.file("x"), out, tmp), 1);
-  EXPECT_NE(out.find("len_sngd_tr8_ts16, len_mltd_tr8_ts16"), std::string::npos) << out;
+  EXPECT_NE(out.find("len_sngd_tr8_ts16, len_sngd_tr8_ts16_from1, len_mltd_tr8_ts16"),
+            std::string::npos)
+      << out;
   EXPECT_EQ(run_cli("data make --task copy --split cmc_tr20_ts40 --scratchpad i1_c1_o1_v1_r1 --out " + tmp.file("x"), out, tmp), 1);
   EXPECT_NE(out.find("does not support scratchpads"), std::string::npos) << out;
   EXPECT_EQ(run_cli("data make --task sum --scratchpad full --out " + tmp.file("x"), out, tmp), 1);

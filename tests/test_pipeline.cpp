@@ -109,7 +109,7 @@ TEST(LengthBatching, DeterministicLittlePaddingEveryExampleOncePerEpoch) {
   EXPECT_NE(a.batch(1).tokens, LengthBatcher(ex, 16, 4).batch(1).tokens);
 }
 
-// An honest learning test: a tiny model learns to copy (lengths 4..20 of 100 symbols) to
+// An honest learning test: a tiny model learns to copy (lengths 2..20 of 100 symbols) to
 // >= 95% in-distribution exact match, and the run directory has its stable layout.
 TEST(PipelineEndToEnd, TrainEvaluateCopyReachesHighInDistributionAccuracy) {
   const std::string dir = testing::scratch_dir("learn");
@@ -133,7 +133,7 @@ TEST(PipelineEndToEnd, TrainEvaluateCopyReachesHighInDistributionAccuracy) {
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   const auto results = read_json_file(dir + "/results.json");
   EXPECT_EQ(results["encoding"], "rotary");
-  EXPECT_EQ(results["validation"]["per_length"].size(), 17u);  // lengths 4..20
+  EXPECT_EQ(results["validation"]["per_length"].size(), 19u);  // lengths 2..20
   EXPECT_EQ(results["test"]["per_length"].size(), 20u);        // lengths 21..40
   std::ifstream preds(dir + "/eval/test/predictions.jsonl");
   std::string line;

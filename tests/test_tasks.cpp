@@ -85,6 +85,30 @@ GenerateOptions small(uint64_t seed = 1, const std::string& flags = "") {
 
 using lengen::testing::error_of;
 
+// Upstream's category labels: "a-by-b" (addition), "[n, query]" (LEGO), the length elsewhere.
+bool category_matches(const std::string& task, const Example& e) {
+  std::smatch m;
+  if (task == "addition") {
+    static const std::regex re(R"((\d+)-by-(\d+))");
+    return std::regex_match(e.category, m, re) &&
+           std::max(std::stoi(m[1]), std::stoi(m[2])) == e.length;
+  }
+  if (task == "lego") {
+    static const std::regex re(R"(\[(\d+), (\d+)\])");
+    if (!std::regex_match(e.category, m, re)) return false;
+    const int n = std::stoi(m[1]), q = std::stoi(m[2]);
+    return n == e.length && q >= (n + 1) / 2 && q < n;
+  }
+  return e.category == std::to_string(e.length);
+}
+
+// The split's training and test lengths.
+std::pair<int, int> length_range(const std::vector<Bin>& bins) {
+  int lo = bins.front().length, hi = lo;
+  for (const auto& b : bins) lo = std::min(lo, b.length), hi = std::max(hi, b.length);
+  return {lo, hi};
+}
+
 }  // namespace
 
 TEST(Registry, KnowsAllTasksAndRejectsUnknownNames) {
@@ -99,7 +123,8 @@ TEST(Registry, KnowsAllTasksAndRejectsUnknownNames) {
 
 TEST(Registry, SplitNamesMatchTheSpec) {
   EXPECT_EQ(make_task("sort")->splits(),
-            (std::vector<std::string>{"len_sngd_tr8_ts16", "len_mltd_tr8_ts16"}));
+            (std::vector<std::string>{"len_sngd_tr8_ts16", "len_sngd_tr8_ts16_from1",
+                                      "len_mltd_tr8_ts16", "len_mltd_tr8_ts16_from1"}));
   EXPECT_EQ(make_task("lego")->splits(),
             (std::vector<std::string>{"len_tr8_ts16", "len_tr8_ts16_perm"}));
   EXPECT_EQ(make_task("copy")->splits(),
@@ -107,9 +132,12 @@ TEST(Registry, SplitNamesMatchTheSpec) {
                                       "cmc_tr20_ts40", "cmc2x_tr20_ts40"}));
   EXPECT_EQ(make_task("reverse")->splits(),
             (std::vector<std::string>{"mc_tr20_ts40", "mc2x_tr20_ts40", "mcrv_tr20_ts40"}));
-  EXPECT_EQ(make_task("poly")->splits(), (std::vector<std::string>{"n_terms_tr8_ts16"}));
+  EXPECT_EQ(make_task("poly")->splits(),
+            (std::vector<std::string>{"n_terms_tr8_ts16", "n_terms_tr8_ts16_from1"}));
   const auto msg = error_of([] { make_task("sort")->generate("len_tr8_ts16", small()); });
-  EXPECT_NE(msg.find("valid splits: len_sngd_tr8_ts16, len_mltd_tr8_ts16"), std::string::npos)
+  EXPECT_NE(msg.find("valid splits: len_sngd_tr8_ts16, len_sngd_tr8_ts16_from1, "
+                     "len_mltd_tr8_ts16, len_mltd_tr8_ts16_from1"),
+            std::string::npos)
       << msg;
 }
 
@@ -157,7 +185,7 @@ TEST(Tasks, GoldIsCorrectAndCorruptionIsWrongForEverySetting) {
           ASSERT_TRUE(task->is_correct(e, e.target));
           ASSERT_FALSE(task->is_correct(e, corrupt(e.target))) << e.target;
           ASSERT_FALSE(task->is_correct(e, ""));
-          ASSERT_EQ(e.category, std::to_string(e.length));
+          ASSERT_TRUE(category_matches(ts.task, e)) << e.category << " (length " << e.length << ")";
           for (const auto* text : {&e.source, &e.target}) {
             ASSERT_EQ(vocab.decode(vocab.encode(*text)), normalize_text(*text));
           }
@@ -179,15 +207,19 @@ TEST(Tasks, SplitInvariants) {
   for (const auto& ts : all_task_splits()) {
     SCOPED_TRACE(ts.task + "/" + ts.split);
     const auto task = make_task(ts.task);
+    const auto& def = dynamic_cast<const LengthSplitTask&>(*task).split_def(ts.split);
+    const auto [train_lo, train_hi] = length_range(def.train_bins);
+    const auto [test_lo, test_hi] = length_range(def.test_bins);
+    ASSERT_GT(test_lo, train_hi);  // ID and OOD lengths never overlap
     const Dataset d = task->generate(ts.split, small(5));
-    const bool copy_like = ts.task == "copy" || ts.task == "reverse";
-    const int train_lo = copy_like ? 4 : ts.task == "parity" ? 3 : 1;
-    const bool digit_formats = ts.task == "add" || ts.task == "mul";  // len_tr10_ts40*
-    const int train_hi = copy_like ? 20 : digit_formats ? 10 : 8;
-    const int test_hi = copy_like || digit_formats ? 40 : 16;
     EXPECT_EQ(d.train.size(), 300u);
     EXPECT_EQ(d.validation.size(), 23u);  // 7.5% of train, rounded
-    EXPECT_EQ(d.test.size(), 160u);
+    // int(160 / bins) per test bin in whole groups (LEGO chains), as the upstream builders.
+    int64_t want_test = 0;
+    std::vector<int64_t> groups;
+    for (const auto& b : def.test_bins) groups.push_back(ts.task == "lego" ? b.length / 2 : 1);
+    for (int64_t c : upstream_test_counts(160, groups)) want_test += c;
+    EXPECT_EQ(static_cast<int64_t>(d.test.size()), want_test);
     std::unordered_set<std::string> train_sources;
     for (const auto* part : {&d.train, &d.validation})
       for (const auto& e : *part) {
@@ -196,7 +228,7 @@ TEST(Tasks, SplitInvariants) {
         train_sources.insert(e.source);
       }
     for (const auto& e : d.test) {
-      EXPECT_GT(e.length, train_hi);
+      EXPECT_GE(e.length, test_lo);
       EXPECT_LE(e.length, test_hi);
       EXPECT_FALSE(train_sources.count(e.source)) << e.source;
     }
@@ -227,9 +259,9 @@ TEST(Tasks, DefaultSizesAndCountsPerLength) {
     int train_lo, train_hi, test_lo, test_hi;
   };
   for (const Case& c : {Case{"parity", "len_tr8_ts16", 3, 8, 9, 16},
-                        Case{"sum", "len_tr8_ts16", 1, 8, 9, 16},
-                        Case{"copy", "cmc_tr20_ts40", 4, 20, 21, 40},
-                        Case{"copy", "rsc_tr20_ts40", 4, 20, 21, 40}}) {
+                        Case{"sum", "len_tr8_ts16", 4, 8, 9, 16},
+                        Case{"copy", "cmc_tr20_ts40", 2, 20, 21, 40},
+                        Case{"copy", "rsc_tr20_ts40", 2, 20, 21, 40}}) {
     SCOPED_TRACE(c.task + "/" + c.split);
     GenerateOptions o;
     o.seed = 7;

@@ -41,7 +41,7 @@ void run_list() {
     const auto task = tasks::make_task(name);
     fmt::print("{}{}\n", name, task->supports_scratchpad() ? "  (scratchpad)" : "");
     for (const auto& split : task->splits())
-      fmt::print("  {:<22} {}\n", split, task->split_description(split));
+      fmt::print("  {:<24} {}\n", split, task->split_description(split));
   }
 }
 

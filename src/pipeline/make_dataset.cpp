@@ -10,10 +10,10 @@ std::string resolve_split(const DatasetRequest& r) {
   const auto task = tasks::make_task(r.task);
   const auto splits = task->splits();
   if (r.split.empty()) {
-    if (splits.size() != 1)
+    if (task->default_split().empty())
       fail("task {} has several splits; choose one with --split: {}", r.task,
            tasks::join(splits, ", "));
-    return splits.front();
+    return task->default_split();
   }
   return r.split;
 }

@@ -1,6 +1,9 @@
 // Addition (SPEC 3): "Compute 1 8 7 5 + 2 7 ?" -> "The answer is 1 9 0 2."
-// Bins are pairs of operand digit counts; the length is the larger count. Test pairs have at
-// least one operand of 9..16 digits. A 1-digit operand may be 0, as in the reference.
+// Bins are pairs of operand digit counts, category "a-by-b" as upstream; the length is the
+// larger count. Training pairs [1..8]^2, test pairs [1..16]^2 with at least one operand of
+// 9..16 digits: 52 per pair, 9,984 in all (the runs' categories and counts in
+// results/scratch_for_attn.jsonl; the builder's default train_min is 4, the runs used 1). A
+// 1-digit operand may be 0, as in the reference.
 #include "tasks/builtin_tasks.h"
 #include "tasks/task_util.h"
 
@@ -64,7 +67,7 @@ class AdditionTask final : public LengthSplitTask {
     static const std::vector<SplitDef> defs = [] {
       SplitDef d;
       d.name = "len_tr8_ts16";
-      d.description = "operand digit counts in [1..8]^2 -> [1..16]^2 with one of 9..16";
+      d.description = "operand digit counts in [1..8]^2 -> [1..16]^2 with one of 9..16 (52 per pair)";
       for (int a = 1; a <= 16; ++a)
         for (int b = 1; b <= 16; ++b)
           (a <= 8 && b <= 8 ? d.train_bins : d.test_bins).push_back({std::max(a, b), a, b});
@@ -80,9 +83,11 @@ class AdditionTask final : public LengthSplitTask {
       const int64_t b = random_with_digits(rng, req.bin.b);
       std::vector<ScratchpadStep> steps;
       if (req.flags.any()) steps = addition_steps(a, b);
-      out.push_back(make_example(
-          "Compute " + spaced_digits(a) + " + " + spaced_digits(b) + " ?",
-          "The answer is " + spaced_digits(a + b) + ".", req.bin.length, &steps, req.flags));
+      Example e = make_example("Compute " + spaced_digits(a) + " + " + spaced_digits(b) + " ?",
+                               "The answer is " + spaced_digits(a + b) + ".", req.bin.length,
+                               &steps, req.flags);
+      e.category = fmt::format("{}-by-{}", req.bin.a, req.bin.b);
+      out.push_back(std::move(e));
     }
     return out;
   }

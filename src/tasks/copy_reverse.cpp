@@ -1,5 +1,6 @@
-// Copy and reverse (SPEC 3), one class with a variant table. Lengths 4..20 -> 21..40 source
-// tokens, 500 test examples per length by default (10,000 over 20 lengths).
+// Copy and reverse (SPEC 3), one class with a variant table. Lengths 2..20 -> 21..40 source
+// tokens (the upstream runs' validation categories are 2..20: results/sanity_check.jsonl), 500
+// test examples per length by default (10,000 over 20 lengths).
 //   copy:    rsc   "Copy: a a a" -> "a a a"          (one token repeated n times)
 //            rsc2x "Copy: a a a" -> "a a a a a a"    (target twice as long)
 //            rdc   "Replace 6 with x in 6 6 6" -> "x x x"
@@ -10,8 +11,10 @@
 // Symbols: 0-9 a-z A-Z, then 16 punctuation-free signs, then two- and three-character
 // alphanumeric strings; the first 100 form the multi-token alphabet. The repeat variants
 // (rsc, rsc2x, rdc) draw, per length, distinct symbols (rdc: distinct ordered symbol pairs)
-// from a pool as large as one training bin, as the reference does with the T5 vocabulary, so
-// train and validation never repeat an example; test lengths draw from the same pool.
+// from the builder's per-length pool (int(1.15 * train / bins) symbols; rdc: all ordered pairs
+// of the k symbols with k(k-1) <= that, 78 at the default size), as the reference does with
+// the T5 vocabulary, so train and validation never repeat an example; test lengths draw from
+// the same pool.
 #include <algorithm>
 
 #include "data/tokenizer.h"
@@ -64,7 +67,7 @@ class CopyReverseTask final : public LengthSplitTask {
   CopyReverseTask(std::string name, std::vector<Variant> variants)
       : name_(std::move(name)), variants_(std::move(variants)) {
     for (size_t v = 0; v < variants_.size(); ++v)
-      defs_.push_back({std::string(variants_[v].prefix) + "_tr20_ts40", length_bins(4, 20),
+      defs_.push_back({std::string(variants_[v].prefix) + "_tr20_ts40", length_bins(2, 20),
                        length_bins(21, 40), static_cast<int>(v), describe(variants_[v].kind)});
   }
 
@@ -86,7 +89,7 @@ class CopyReverseTask final : public LengthSplitTask {
   std::vector<Example> sample_bin(Rng& rng, const BinRequest& req) const override {
     const Kind kind = variants_[static_cast<size_t>(req.split.variant)].kind;
     const int n = req.bin.length;
-    const size_t pool = static_cast<size_t>(std::max(req.train_bin_size, req.count));
+    const size_t pool = static_cast<size_t>(std::max(req.pool_size, req.count));
     std::vector<Example> out;
     auto add = [&](std::string source, std::string target) {
       out.push_back(make_example(std::move(source), std::move(target), n, nullptr, req.flags));
@@ -97,9 +100,11 @@ class CopyReverseTask final : public LengthSplitTask {
         add("Copy: " + repeat(tok, n), repeat(tok, kind == Kind::kRsc ? n : 2 * n));
       }
     } else if (kind == Kind::kRdc) {
-      // The smallest k whose k*(k-1) ordered pairs of distinct symbols cover the pool.
+      // The builder's k: the most symbols whose k*(k-1) ordered pairs fit in the pool
+      // (int((1 + sqrt(1 + 4 pool)) / 2)), raised if the bin needs more distinct pairs.
       size_t k = 2;
-      while (k * (k - 1) < pool) ++k;
+      while ((k + 1) * k <= static_cast<size_t>(req.pool_size)) ++k;
+      while (k * (k - 1) < static_cast<size_t>(req.count)) ++k;
       for (size_t p : distinct_draw(rng, k * (k - 1), req.count)) {
         const size_t from = p / (k - 1), off = p % (k - 1), to = off < from ? off : off + 1;
         add("Replace " + symbol(from) + " with " + symbol(to) + " in " + repeat(symbol(from), n),
@@ -127,14 +132,14 @@ class CopyReverseTask final : public LengthSplitTask {
  private:
   static std::string describe(Kind k) {
     switch (k) {
-      case Kind::kRsc: return "4..20 -> 21..40: one token repeated n times, copied";
-      case Kind::kRsc2x: return "4..20 -> 21..40: one token repeated n times, target 2n times";
-      case Kind::kRdc: return "4..20 -> 21..40: replace the repeated token by another";
-      case Kind::kCmc: return "4..20 -> 21..40: n tokens from 100 symbols, copied";
-      case Kind::kCmc2x: return "4..20 -> 21..40: n tokens, target t [NEXT] t";
-      case Kind::kMc: return "4..20 -> 21..40: n tokens from 100 symbols, reversed";
-      case Kind::kMc2x: return "4..20 -> 21..40: n tokens, target rev [NEXT] rev";
-      case Kind::kMcrv: return "4..20 -> 21..40: n tokens, target rev [NEXT] orig";
+      case Kind::kRsc: return "2..20 -> 21..40: one token repeated n times, copied";
+      case Kind::kRsc2x: return "2..20 -> 21..40: one token repeated n times, target 2n times";
+      case Kind::kRdc: return "2..20 -> 21..40: replace the repeated token by another";
+      case Kind::kCmc: return "2..20 -> 21..40: n tokens from 100 symbols, copied";
+      case Kind::kCmc2x: return "2..20 -> 21..40: n tokens, target t [NEXT] t";
+      case Kind::kMc: return "2..20 -> 21..40: n tokens from 100 symbols, reversed";
+      case Kind::kMc2x: return "2..20 -> 21..40: n tokens, target rev [NEXT] rev";
+      case Kind::kMcrv: return "2..20 -> 21..40: n tokens, target rev [NEXT] orig";
     }
     return {};
   }

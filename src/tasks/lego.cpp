@@ -1,12 +1,16 @@
 // LEGO (SPEC 3): "If q = -1, t = - q, c = + t. Then, what is the value of c?"
 // -> "The answer is +1." A chain of n variables (letters from a random permutation of a-z):
 // clause 0 "v = ±1", clause i "v_i = ± v_(i-1)". As in the reference, every chain yields one
-// example per query variable in its second half (indices ceil(n/2)..n-1; the single variable
-// when n = 1). The `_perm` split shuffles the clauses of each example. Length = chain length.
+// example per query variable in its second half (indices ceil(n/2)..n-1, n/2 of them;
+// category "[n, query index]" as upstream). The `_perm` split shuffles the clauses of each
+// example. Length = chain length: 4..8 -> 9..16 (the builder's default train_min and the
+// categories 4_2..8_7 of the runs in results/len_gen_experiments.csv); test lengths hold whole
+// chains, as the builder: 9,984 examples by default.
 #include <numeric>
 
 #include "tasks/builtin_tasks.h"
 #include "tasks/task_util.h"
+#include "util/error.h"
 
 namespace lengen::tasks {
 namespace {
@@ -73,16 +77,18 @@ class LegoTask final : public LengthSplitTask {
  protected:
   const std::vector<SplitDef>& split_defs() const override {
     static const std::vector<SplitDef> defs{
-        {"len_tr8_ts16", length_bins(1, 8), length_bins(9, 16), 0, "chains of 1..8 -> 9..16"},
-        {"len_tr8_ts16_perm", length_bins(1, 8), length_bins(9, 16), 1,
-         "chains of 1..8 -> 9..16, clauses shuffled"}};
+        {"len_tr8_ts16", length_bins(4, 8), length_bins(9, 16), 0, "chains of 4..8 -> 9..16"},
+        {"len_tr8_ts16_perm", length_bins(4, 8), length_bins(9, 16), 1,
+         "chains of 4..8 -> 9..16, clauses shuffled"}};
     return defs;
   }
   bool scratchpad_has_variables() const override { return false; }
+  int64_t group_size(const Bin& bin) const override { return bin.length / 2; }
 
   std::vector<Example> sample_bin(Rng& rng, const BinRequest& req) const override {
     const int n = req.bin.length;
-    const size_t first_query = static_cast<size_t>(std::min((n + 1) / 2, n - 1));
+    if (n < 2) fail("internal: lego chains need at least 2 variables, got {}", n);
+    const size_t first_query = static_cast<size_t>((n + 1) / 2);
     std::vector<Example> out;
     while (static_cast<int64_t>(out.size()) < req.count) {
       const Chain ch = random_chain(rng, n);
@@ -94,9 +100,11 @@ class LegoTask final : public LengthSplitTask {
         for (size_t c : order) clauses.push_back(ch.clauses[c]);
         std::vector<ScratchpadStep> steps;
         if (req.flags.any()) steps = lego_steps(ch, order, q);
-        out.push_back(make_example(
+        Example e = make_example(
             "If " + join(clauses, ", ") + ". Then, what is the value of " + ch.vars[q] + "?",
-            std::string("The answer is ") + value_text(ch.values[q]) + ".", n, &steps, req.flags));
+            std::string("The answer is ") + value_text(ch.values[q]) + ".", n, &steps, req.flags);
+        e.category = fmt::format("[{}, {}]", n, q);
+        out.push_back(std::move(e));
       }
     }
     return out;

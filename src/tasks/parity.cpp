@@ -1,5 +1,6 @@
 // Parity (SPEC 3): "Is the number of 1's even in the sequence [ 1, 0, 1, 1 ] ?"
-// -> "The answer is No." The length is the number of bits.
+// -> "The answer is No." The length is the number of bits: 3..8 -> 9..16 (builder default
+// train_min 3, scripts/dataset_builders/make_parity_dataset.py).
 #include "tasks/builtin_tasks.h"
 #include "tasks/task_util.h"
 

@@ -1,7 +1,8 @@
 // Polynomial evaluation mod 10 (SPEC 3):
 // "Evaluate at x = - 2 in - 2 * x ** 2 + 3 * x ** 0 ?" -> "The answer is 5."
 // Coefficients in [-3, 3], degrees in [0, 3], x in [-2, 2]; the answer is the value mod 10
-// (non-negative); the length is the number of terms.
+// (non-negative); the length is the number of terms: 4..8 -> 9..16 (builder default train_min
+// 4, scripts/dataset_builders/make_poly_dataset.py), plus `_from1`.
 #include "tasks/builtin_tasks.h"
 #include "tasks/task_util.h"
 
@@ -60,8 +61,8 @@ class PolyTask final : public LengthSplitTask {
 
  protected:
   const std::vector<SplitDef>& split_defs() const override {
-    static const std::vector<SplitDef> defs{{"n_terms_tr8_ts16", length_bins(1, 8),
-                                             length_bins(9, 16), 0, "1..8 -> 9..16 terms"}};
+    static const std::vector<SplitDef> defs =
+        upstream_split_and_from1("n_terms_tr8_ts16", 4, 8, 0, "terms");
     return defs;
   }
 

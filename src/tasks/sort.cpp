@@ -1,7 +1,8 @@
 // Sort (SPEC 3): "Sort the following list [ M, E, F ]." -> "The sorted list is [ E, F, M ]."
 // Single-token split: elements from a fixed ordered alphabet of 50 symbols (0-9, a-z, A-N),
 // sorted by their rank in that alphabet. Multi-digit split: integers 10..9999 written digit
-// by digit, sorted numerically. The length is the number of elements.
+// by digit, sorted numerically. The length is the number of elements: 4..8 -> 9..16 (builder
+// default train_min 4, scripts/dataset_builders/make_sort_dataset.py), plus `_from1`.
 #include <algorithm>
 
 #include "tasks/builtin_tasks.h"
@@ -66,11 +67,14 @@ class SortTask final : public LengthSplitTask {
 
  protected:
   const std::vector<SplitDef>& split_defs() const override {
-    static const std::vector<SplitDef> defs{
-        {"len_sngd_tr8_ts16", length_bins(1, 8), length_bins(9, 16), kSingle,
-         "1..8 -> 9..16 elements from 50 single-token symbols"},
-        {"len_mltd_tr8_ts16", length_bins(1, 8), length_bins(9, 16), kMulti,
-         "1..8 -> 9..16 integers 10..9999 written digit by digit"}};
+    static const std::vector<SplitDef> defs = [] {
+      auto d = upstream_split_and_from1("len_sngd_tr8_ts16", 4, 8, kSingle, "elements",
+                                        " from 50 single-token symbols");
+      for (auto& m : upstream_split_and_from1("len_mltd_tr8_ts16", 4, 8, kMulti, "integers",
+                                              " 10..9999 written digit by digit"))
+        d.push_back(std::move(m));
+      return d;
+    }();
     return defs;
   }
   bool scratchpad_has_variables() const override { return false; }

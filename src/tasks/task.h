@@ -18,7 +18,7 @@ struct Example {
   std::string source;
   std::string target;                     // the final answer text (no scratchpad)
   int length = 0;                         // the task's length n (SPEC table, last column)
-  std::string category;                   // length bucket label, e.g. "12"
+  std::string category;                   // upstream's bucket label: "12", "3-by-5", "[8, 5]"
   std::optional<std::string> scratchpad;  // "Thinking step by step: ... . Thus," when enabled
   // Optional per-token position ids supplied by the task (position-coupling schemes, later).
   std::optional<std::vector<int>> position_ids;
@@ -56,6 +56,12 @@ class Task {
   virtual ~Task() = default;
   virtual std::string name() const = 0;                 // "addition"
   virtual std::vector<std::string> splits() const = 0;  // {"len_tr8_ts16"}
+  // The split used when none is named: the task's only split, or "" when it has several.
+  // Tasks whose extra splits are lengen variants of one upstream split name that one.
+  virtual std::string default_split() const {
+    const auto s = splits();
+    return s.size() == 1 ? s.front() : std::string();
+  }
   virtual bool supports_scratchpad() const { return false; }
   // Throws lengen::Error naming the valid splits when `split` is unknown.
   virtual Dataset generate(const std::string& split, const GenerateOptions& options) const = 0;

@@ -120,6 +120,45 @@ std::vector<int64_t> spread_evenly(int64_t total, size_t bins) {
   return out;
 }
 
+std::vector<int64_t> upstream_test_counts(int64_t total, const std::vector<int64_t>& group_sizes) {
+  const auto bins = static_cast<int64_t>(group_sizes.size());
+  if (bins == 0) return {};
+  const int64_t per_bin = total / bins;
+  std::vector<int64_t> out;
+  for (int64_t g : group_sizes) {
+    if (per_bin < g) return spread_evenly(total, group_sizes.size());
+    out.push_back(per_bin / g * g);
+  }
+  return out;
+}
+
+int64_t upstream_pool_per_bin(int64_t train_size, size_t bins) {
+  if (bins == 0) return 0;
+  return static_cast<int64_t>(1.15 * static_cast<double>(train_size) / static_cast<double>(bins));
+}
+
+std::vector<SplitDef> upstream_split_and_from1(const std::string& name, int train_lo,
+                                               int train_hi, int variant,
+                                               const std::string& unit,
+                                               const std::string& what) {
+  auto def = [&](const std::string& n, int lo, const std::string& note) {
+    SplitDef d{n, length_bins(lo, train_hi), length_bins(train_hi + 1, 2 * train_hi), variant,
+               fmt::format("{}..{} -> {}..{} {}{}{}", lo, train_hi, train_hi + 1, 2 * train_hi,
+                           unit, what, note)};
+    return d;
+  };
+  SplitDef from1 = def(name + "_from1", 1, " (lengen variant: training from 1)");
+  from1.lengen_variant = true;
+  return {def(name, train_lo, ""), from1};
+}
+
+std::string LengthSplitTask::default_split() const {
+  std::vector<std::string> upstream;
+  for (const auto& s : split_defs())
+    if (!s.lengen_variant) upstream.push_back(s.name);
+  return upstream.size() == 1 ? upstream.front() : std::string();
+}
+
 std::vector<std::string> LengthSplitTask::splits() const {
   std::vector<std::string> names;
   for (const auto& s : split_defs()) names.push_back(s.name);
@@ -175,11 +214,13 @@ Dataset LengthSplitTask::generate(const std::string& split, const GenerateOption
   Dataset out;
   const auto train_q = spread_evenly(n_train, def.train_bins.size());
   const auto valid_q = spread_evenly(n_valid, def.train_bins.size());
-  const int64_t train_bin_size =
-      def.train_bins.empty() ? 0 : train_q.front() + valid_q.front();
+  const int64_t pool_size =
+      def.train_bins.empty() ? 0
+                             : std::max(upstream_pool_per_bin(n_train, def.train_bins.size()),
+                                        train_q.front() + valid_q.front());
   for (size_t b = 0; b < def.train_bins.size(); ++b) {
     Rng rng = train_rng.fork();
-    BinRequest req{def, def.train_bins[b], train_q[b] + valid_q[b], false, train_bin_size, flags};
+    BinRequest req{def, def.train_bins[b], train_q[b] + valid_q[b], false, pool_size, flags};
     auto ex = sample_bin(rng, req);
     if (static_cast<int64_t>(ex.size()) != req.count)
       fail("internal: task {} produced {} examples for a bin of {}", name(), ex.size(), req.count);
@@ -195,7 +236,9 @@ Dataset LengthSplitTask::generate(const std::string& split, const GenerateOption
   std::unordered_set<std::string> seen;
   for (const auto* s : {&out.train, &out.validation})
     for (const auto& e : *s) seen.insert(e.source);
-  const auto test_q = spread_evenly(n_test, def.test_bins.size());
+  std::vector<int64_t> groups;
+  for (const auto& bin : def.test_bins) groups.push_back(group_size(bin));
+  const auto test_q = upstream_test_counts(n_test, groups);
   for (size_t b = 0; b < def.test_bins.size(); ++b) {
     Rng rng = test_rng.fork();
     std::vector<Example> kept;
@@ -205,7 +248,7 @@ Dataset LengthSplitTask::generate(const std::string& split, const GenerateOption
              "training",
              name(), split, test_q[b], def.test_bins[b].length);
       BinRequest req{def, def.test_bins[b], test_q[b] - static_cast<int64_t>(kept.size()), true,
-                     train_bin_size, flags};
+                     pool_size, flags};
       for (auto& e : sample_bin(rng, req))
         if (!seen.count(e.source)) kept.push_back(std::move(e));
     }
