@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "pipeline/import_upstream.h"
 #include "pipeline/make_dataset.h"
+#include "pipeline/run_config.h"
 #include "tasks/pcfg.h"
 #include "tasks/scan.h"
 #include "util/sha256.h"
@@ -200,6 +201,16 @@ TEST(ImportUpstream, ErrorsNameTheFileAndLine) {
   m = error_of([&] { make_dataset_dir(sized, out.file("b")); });
   EXPECT_NE(m.find("--train-size"), std::string::npos) << m;
   EXPECT_FALSE(std::filesystem::exists(out.file("b")));
+}
+
+TEST(ImportUpstream, RunConfigKeyFrom) {
+  const RunConfig c = RunConfig::from_json(
+      {{"data", {{"task", "scan"}, {"split", "len_tr25_ts48"}, {"from", "/up/SCAN"}}}}, "c.json");
+  EXPECT_EQ(c.data.from, "/up/SCAN");
+  EXPECT_EQ(c.to_json()["data"]["from"], "/up/SCAN");
+  const std::string m = error_of(
+      [] { RunConfig::from_json({{"data", {{"dir", "d"}, {"from", "/up/SCAN"}}}}, "c.json"); });
+  EXPECT_NE(m.find("'from'"), std::string::npos) << m;
 }
 
 TEST(ImportUpstream, ThroughTheCli) {
