@@ -25,6 +25,7 @@
 #include "analysis/attention_capture.h"
 #include "config/config_loader.h"
 #include "data/jsonl.h"
+#include "data/text_tokenizer.h"
 #include "data/token_file.h"
 #include "data/tokenizer.h"
 #include "io/safetensors.h"
@@ -294,10 +295,22 @@ inline int sweep(const uint8_t* data, size_t size) {
 }
 
 // --- SentencePiece tokenizer models ----------------------------------------------------------
+// The language-model tokenizer and the task tokenizer of data.tokenizer (the paper's t5-base
+// spiece.model, a user-downloaded file).
 inline int sentencepiece(const uint8_t* data, size_t size) {
   return guarded("sentencepiece", [&] {
-    const auto tok = lm::Tokenizer::from_bytes(std::string(reinterpret_cast<const char*>(data), size),
-                                               "tokenizer.model");
+    const std::string bytes(reinterpret_cast<const char*>(data), size);
+    try {
+      const auto task_tok = data::SentencePieceTokenizer::from_bytes(bytes, "spiece.model", "[SEP] ");
+      auto ids = task_tok->encode_prompt("Solve: append A1 B2 , C3");
+      for (int32_t id : ids)
+        if (id < 0 || size_t(id) >= task_tok->vocab_size()) failure("sentencepiece: a prompt id outside the vocabulary");
+      ids.push_back(task_tok->eos_id());
+      (void)task_tok->decode(ids);
+      (void)task_tok->encode_answer("The answer is 6 .");
+    } catch (const Error&) {
+    }
+    const auto tok = lm::Tokenizer::from_bytes(bytes, "tokenizer.model");
     const auto ids = tok.encode("def f(x):\n    return x + 1.  Hello, world");
     (void)tok.decode(ids);
     for (int32_t id : ids)

@@ -94,6 +94,11 @@ AttentionCapture capture_attention(const CaptureRequest& r) {
   const RunConfig rc = RunConfig::from_json(config, config_path);  // typed, strict
   const std::string checkpoint = resolve_run_checkpoint(r.run_dir, r.checkpoint);
   auto model = load_model(checkpoint);
+  // Captures label tokens by word: a SentencePiece run (tokenizer.json) has no word vocabulary.
+  if (!data::read_tokenizer_record(checkpoint).is_null())
+    fail("{}: attention capture needs a word-level run; this one was trained with data.tokenizer "
+         "(SentencePiece)",
+         checkpoint);
   const auto vocab = data::Vocabulary::load(checkpoint + "/vocab.json");
   const std::string data_dir = rc.data.dir.empty() ? r.run_dir + "/data" : rc.data.dir;
   const auto loaded = data::load_dataset_dir(data_dir);

@@ -19,7 +19,7 @@ namespace lengen::cli {
 namespace {
 
 struct MakeOptions {
-  std::string task, split, scratchpad, out;
+  std::string task, split, scratchpad, out, from;
   uint64_t seed = 0;
   int64_t train_size = 0, test_size = 0;
 };
@@ -27,12 +27,16 @@ struct MakeOptions {
 void run_make(const MakeOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   const data::DatasetInfo info = make_dataset_dir(
-      {o.task, o.split, o.scratchpad, o.seed, o.train_size, o.test_size}, o.out);
+      {o.task, o.split, o.scratchpad, o.seed, o.train_size, o.test_size, o.from}, o.out);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto vocab = data::Vocabulary::load(o.out + "/vocab.json");
-  fmt::print("{} / {}{}: train {}, validation {}, test {}; vocabulary {} words -> {} ({:.2f} s)\n",
+  fmt::print("{} / {}{}{}: train {}, validation {}, test {}; vocabulary {} words -> {} ({:.2f} s)\n",
              o.task, info.split, info.scratchpad.empty() ? "" : " / " + info.scratchpad,
+             info.imported.is_null()
+                 ? ""
+                 : fmt::format(" (imported from {}, {})", info.imported.value("from", o.from),
+                               info.imported.value("format", "")),
              info.train, info.validation, info.test, vocab.size(), o.out, secs);
 }
 
@@ -52,6 +56,8 @@ void run_show(const std::string& dir, int examples) {
                ds.info->split, ds.info->seed, ds.info->scratchpad.empty() ? "none" : ds.info->scratchpad);
   else
     fmt::print("{}: user dataset (no dataset.json)\n", dir);
+  if (ds.info && !ds.info->imported.is_null())
+    fmt::print("imported: {}\n", ds.info->imported.dump());
   fmt::print("vocabulary: {} words ({})\n", ds.vocab.size(),
              ds.vocab_from_file ? "vocab.json" : "built from the data");
 
@@ -111,6 +117,10 @@ void register_data_commands(CLI::App& app) {
   make->add_option("--seed", make_opts->seed, "Random seed (same seed, same bytes)");
   make->add_option("--train-size", make_opts->train_size, "Training examples (default 100000)");
   make->add_option("--test-size", make_opts->test_size, "Test examples (default 10000)");
+  make->add_option("--from", make_opts->from,
+                   "Import the upstream files in this directory instead of generating (scan: "
+                   "SCAN length_split/ or the builder's JSONL; pcfg: pcfgset/productivity/ or "
+                   "the builder's JSONL)");
   make->add_option("--out", make_opts->out, "Output directory")->required();
   make->callback([make_opts] { run_make(*make_opts); });
 

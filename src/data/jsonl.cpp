@@ -168,6 +168,7 @@ nlohmann::json DatasetInfo::to_json() const {
   j["seed"] = seed;
   j["scratchpad"] = scratchpad.empty() ? nlohmann::json(nullptr) : nlohmann::json(scratchpad);
   j["counts"] = {{"train", train}, {"validation", validation}, {"test", test}};
+  if (!imported.is_null()) j["imported"] = imported;
   return j;
 }
 
@@ -176,10 +177,11 @@ DatasetInfo DatasetInfo::from_json(const nlohmann::json& j, const std::string& o
   // file's content (a vocab.json, a run config) are errors.
   if (!j.is_object()) fail("{}: expected a JSON object, found {}", origin, j.type_name());
   for (auto it = j.begin(); it != j.end(); ++it) {
-    static const std::set<std::string> allowed = {"format", "task", "split", "seed", "scratchpad",
-                                                  "counts"};
+    static const std::set<std::string> allowed = {"format", "task",   "split",   "seed",
+                                                  "scratchpad", "counts", "imported"};
     if (!allowed.count(it.key()))
-      fail("{}: unknown key '{}'; allowed keys: format, task, split, seed, scratchpad, counts",
+      fail("{}: unknown key '{}'; allowed keys: format, task, split, seed, scratchpad, counts, "
+           "imported",
            origin, it.key());
   }
   if (j.contains("format") && j["format"] != "lengen-dataset-1")
@@ -189,6 +191,10 @@ DatasetInfo DatasetInfo::from_json(const nlohmann::json& j, const std::string& o
   d.split = json_get_or<std::string>(j, "split", "", origin);
   d.seed = json_get_or<uint64_t>(j, "seed", 0, origin);
   d.scratchpad = json_get_or<std::string>(j, "scratchpad", "", origin);
+  if (j.contains("imported")) {  // provenance only: kept as written, but it must be an object
+    if (!j["imported"].is_object()) fail("{}: key 'imported' must be an object", origin);
+    d.imported = j["imported"];
+  }
   if (j.contains("counts")) {
     const auto& c = j["counts"];
     const std::string cw = origin + ": counts";

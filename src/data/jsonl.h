@@ -37,6 +37,9 @@ struct DatasetInfo {
   uint64_t seed = 0;
   std::string scratchpad;  // flags name, "" when none
   int64_t train = 0, validation = 0, test = 0;
+  // Data imported from upstream files (`data make --from`): the directory, format, files with
+  // their example counts and sha256, and how validation was carved; null when generated.
+  nlohmann::json imported;
   nlohmann::json to_json() const;
   static DatasetInfo from_json(const nlohmann::json& j, const std::string& origin);
 };

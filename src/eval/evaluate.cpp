@@ -37,7 +37,7 @@ std::vector<size_t> cap_per_length(const std::vector<tasks::Example>& examples, 
   return keep;
 }
 
-EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
+EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& tokenizer,
                              const tasks::Task* task, const std::vector<tasks::Example>& examples,
                              const std::vector<EncodedExample>& encoded, const EvalOptions& o) {
   EvalResult r;
@@ -79,12 +79,12 @@ EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
     std::vector<const std::vector<int32_t>*> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(&scheme_ids(o.positions, encoded[order[i]]));
     const auto outputs = greedy_decode(
-        model, scratch, prompts, max_new, data::Vocabulary::kEos, data::Vocabulary::kPad,
+        model, scratch, prompts, max_new, tokenizer.eos_id(), tokenizer.pad_id(),
         o.positions.uses_task_ids() ? decode_positions(o.positions, ids) : DecodePositions{});
     for (size_t i = start; i < end; ++i) {
       const size_t idx = order[i];
       const auto& gold = examples[idx];
-      const std::string text = vocab.decode(outputs[i - start]);
+      const std::string text = tokenizer.decode(outputs[i - start]);
       const bool ok = task ? task->is_correct(gold, text)
                            : data::normalize_text(tasks::final_output(text)) ==
                                  data::normalize_text(gold.target);

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data/tokenizer.h"
+#include "data/text_tokenizer.h"
 #include "model/transformer.h"
 #include "pipeline/task_data.h"
 #include "tasks/task.h"
@@ -39,8 +39,9 @@ struct EvalResult {
   nlohmann::json to_json() const;  // without the predictions
 };
 
-// `task` may be null (user data): the answer is then compared as normalized text.
-EvalResult evaluate_examples(Transformer& model, const data::Vocabulary& vocab,
+// `task` may be null (user data): the answer is then compared as normalized text. Generated ids
+// are decoded by `tokenizer` and the text is what the task's answer checker reads.
+EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& tokenizer,
                              const tasks::Task* task, const std::vector<tasks::Example>& examples,
                              const std::vector<EncodedExample>& encoded, const EvalOptions& options);
 

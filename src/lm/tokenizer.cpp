@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "data/sentencepiece_model.h"
 #include "io/atomic_file.h"
 #include "util/error.h"
 
@@ -58,19 +59,7 @@ Tokenizer Tokenizer::load(const std::string& model_path) {
 }
 
 Tokenizer Tokenizer::from_bytes(const std::string& bytes, const std::string& origin) {
-  auto sp = std::make_unique<sentencepiece::SentencePieceProcessor>();
-  sentencepiece::util::Status status;
-  try {
-    status = sp->LoadFromSerializedProto(bytes);
-  } catch (const std::exception& e) {
-    // The library throws for some corrupt models instead of returning a status, e.g. its
-    // double-array trie (darts_clone) on an empty piece: "failed to insert key: zero-length key".
-    fail("{}: not a valid SentencePiece model ({})", origin, e.what());
-  }
-  if (!status.ok())
-    fail("{}: not a SentencePiece model ({})", origin, status.ToString());
-  if (sp->GetPieceSize() < 2) fail("{}: SentencePiece model with an empty vocabulary", origin);
-  return Tokenizer(std::move(sp), origin);
+  return Tokenizer(data::load_sentencepiece(bytes, origin), origin);
 }
 
 Tokenizer Tokenizer::train_bpe(const std::vector<std::string>& documents, int vocab_size,

@@ -12,9 +12,13 @@ struct DatasetRequest {
   std::string scratchpad;   // flags name, "" = none
   uint64_t seed = 0;
   int64_t train_size = 0, test_size = 0;  // 0 = defaults
+  // Import the upstream files in this directory instead of generating (scan, pcfg;
+  // pipeline/import_upstream.h); dataset.json then records where they came from.
+  std::string from;
 };
 
-// Generates the dataset and writes it (JSONL splits, vocab.json, dataset.json) to `out`.
+// Generates (or imports) the dataset and writes it (JSONL splits, vocab.json, dataset.json) to
+// `out`.
 data::DatasetInfo make_dataset_dir(const DatasetRequest& request, const std::string& out);
 // The split name a request resolves to (validates task and split names).
 std::string resolve_split(const DatasetRequest& request);

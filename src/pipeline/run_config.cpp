@@ -48,7 +48,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where
   const nlohmann::json data = j.value("data", nlohmann::json::object());
   const std::string dw = where + ": data";
   check_keys(data, dw, {"task", "split", "scratchpad", "seed", "train_size", "test_size", "dir",
-                        "positions", "random_positions", "position_offset"});
+                        "from", "tokenizer", "positions", "random_positions", "position_offset"});
   read(data, "task", c.data.task, dw);
   read(data, "split", c.data.split, dw);
   read(data, "scratchpad", c.data.scratchpad, dw);
@@ -56,11 +56,15 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where
   read(data, "train_size", c.data.train_size, dw);
   read(data, "test_size", c.data.test_size, dw);
   read(data, "dir", c.data.dir, dw);
+  read(data, "from", c.data.from, dw);
+  read(data, "tokenizer", c.data.tokenizer, dw);
   read(data, "positions", c.data.positions, dw);
   read(data, "random_positions", c.data.random_positions, dw);
   read(data, "position_offset", c.data.position_offset, dw);
   if (c.data.task.empty() == c.data.dir.empty())
     fail("{}: give either 'task' (generate data) or 'dir' (an existing dataset directory)", dw);
+  if (!c.data.from.empty() && c.data.task.empty())
+    fail("{}: 'from' (upstream files to import) needs 'task' (scan or pcfg), not 'dir'", dw);
   c.model = j.value("model", nlohmann::json::object());
   if (!c.model.is_object()) fail("{}: model must be an object", where);
   {  // the model keys now; vocab_size comes from the data (a wrong one is named then)
@@ -99,6 +103,8 @@ nlohmann::json RunConfig::to_json() const {
   if (!this->data.task.empty()) data["task"] = this->data.task;
   if (!this->data.split.empty()) data["split"] = this->data.split;
   if (!this->data.scratchpad.empty()) data["scratchpad"] = this->data.scratchpad;
+  if (!this->data.from.empty()) data["from"] = this->data.from;
+  if (!this->data.tokenizer.empty()) data["tokenizer"] = this->data.tokenizer;
   if (this->data.positions != "auto") data["positions"] = this->data.positions;
   if (this->data.random_positions) data["random_positions"] = this->data.random_positions;
   if (this->data.position_offset) data["position_offset"] = this->data.position_offset;

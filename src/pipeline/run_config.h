@@ -19,6 +19,10 @@ struct DataConfig {
   uint64_t seed = 0;         // data seed (SPEC: the generator seed), independent of train.seed
   int64_t train_size = 0, test_size = 0;  // 0 = the split's default sizes
   std::string dir;           // ... or read an existing dataset directory (JSONL)
+  std::string from;          // generate by importing the upstream files here (scan, pcfg)
+  // A SentencePiece model file (e.g. t5-base spiece.model): the paper's tokenization
+  // (data/text_tokenizer.h). "" = the word-level tokenizer over the data's vocabulary.
+  std::string tokenizer;
   // Positions of the tokens (pipeline/position_schemes.h): auto, index, coupled, abacus, and
   // the training-time randomness.
   std::string positions = "auto";

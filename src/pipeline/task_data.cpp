@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "util/error.h"
+#include "util/json_parse.h"
 #include "util/rng.h"
 
 namespace lengen {
@@ -46,17 +47,23 @@ const std::vector<int32_t>& scheme_ids(const PositionScheme& s, const EncodedExa
 std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
                                             const data::Vocabulary& vocab,
                                             const std::string& split_name) {
+  return encode_examples(examples, data::WordTokenizer(vocab), split_name);
+}
+
+std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
+                                            const data::TextTokenizer& tokenizer,
+                                            const std::string& split_name) {
   std::vector<EncodedExample> out(examples.size());
+  // Task positions number the task's words: they need word-level tokens.
+  const bool word_level = tokenizer.vocabulary() != nullptr;
   for (size_t i = 0; i < examples.size(); ++i) {
     const auto& e = examples[i];
     auto& x = out[i];
     try {
-      x.prompt.push_back(data::Vocabulary::kBos);
-      for (int32_t id : vocab.encode(e.source)) x.prompt.push_back(id);
-      x.prompt.push_back(data::Vocabulary::kSep);
-      x.answer = vocab.encode(answer_text(e));
-      x.answer.push_back(data::Vocabulary::kEos);
-      if (e.position_ids) {
+      x.prompt = tokenizer.encode_prompt(e.source);
+      x.answer = tokenizer.encode_answer(answer_text(e));
+      x.answer.push_back(tokenizer.eos_id());
+      if (e.position_ids && word_level) {
         x.ids = token_aligned_ids(*e.position_ids, x, e.scratchpad.has_value());
         x.coupled_ids = ids_of_predicted_tokens(x.ids, x.prompt.size() - 1);
       }
@@ -69,7 +76,7 @@ std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& e
 }
 
 Batch make_training_batch(const std::vector<EncodedExample>& examples,
-                          const std::vector<uint32_t>& indices) {
+                          const std::vector<uint32_t>& indices, int32_t pad_id) {
   std::vector<std::vector<int32_t>> rows;
   std::vector<int> loss_from;
   for (uint32_t i : indices) {
@@ -79,12 +86,13 @@ Batch make_training_batch(const std::vector<EncodedExample>& examples,
     rows.push_back(std::move(row));
     loss_from.push_back(int(e.prompt.size()) - 1);  // targets: the answer tokens
   }
-  return make_batch(rows, data::Vocabulary::kPad, loss_from);
+  return make_batch(rows, pad_id, loss_from);
 }
 
 LengthBatcher::LengthBatcher(const std::vector<EncodedExample>& examples, int batch_size,
-                             uint64_t seed, PositionScheme positions)
-    : examples_(examples), B_(batch_size), seed_(seed), positions_(std::move(positions)) {
+                             uint64_t seed, PositionScheme positions, int32_t pad_id)
+    : examples_(examples), B_(batch_size), seed_(seed), positions_(std::move(positions)),
+      pad_id_(pad_id) {
   if (examples.empty()) fail("no training examples");
   if (B_ <= 0) fail("batch_size must be positive");
   per_epoch_ = std::max<int64_t>(1, int64_t(examples.size()) / B_);
@@ -116,7 +124,7 @@ Batch LengthBatcher::batch(int64_t step) {
   const int64_t epoch = (step - 1) / per_epoch_;
   if (epoch != epoch_) build_epoch(epoch);
   const auto& indices = batches_[size_t((step - 1) % per_epoch_)];
-  Batch batch = make_training_batch(examples_, indices);
+  Batch batch = make_training_batch(examples_, indices, pad_id_);
   if (positions_.uses_task_ids() || positions_.randomizes_training()) {
     std::vector<const std::vector<int32_t>*> ids;
     for (uint32_t i : indices) ids.push_back(&scheme_ids(positions_, examples_[i]));
@@ -124,6 +132,36 @@ Batch LengthBatcher::batch(int64_t step) {
     assign_positions(positions_, ids, &rng, batch);
   }
   return batch;
+}
+
+std::unique_ptr<data::TextTokenizer> make_run_tokenizer(const std::string& sentencepiece_model,
+                                                        const std::string& task,
+                                                        const data::Vocabulary& vocab) {
+  if (sentencepiece_model.empty()) return std::make_unique<data::WordTokenizer>(vocab);
+  return data::SentencePieceTokenizer::load(sentencepiece_model, data::paper_separator(task));
+}
+
+std::unique_ptr<data::TextTokenizer> load_checkpoint_tokenizer(const std::string& ckpt,
+                                                               const std::string& sentencepiece_model) {
+  const nlohmann::json record = data::read_tokenizer_record(ckpt);
+  if (sentencepiece_model.empty()) {
+    if (!record.is_null())
+      fail("{}: trained with the SentencePiece model {} (tokenizer.json), but the run config has "
+           "no data.tokenizer",
+           ckpt, json_get_or<std::string>(record, "model", "?", ckpt + "/tokenizer.json"));
+    return std::make_unique<data::WordTokenizer>(data::Vocabulary::load(ckpt + "/vocab.json"));
+  }
+  if (record.is_null())
+    fail("{}: trained with the word-level vocabulary (no tokenizer.json), but data.tokenizer is "
+         "{}",
+         ckpt, sentencepiece_model);
+  const std::string origin = ckpt + "/tokenizer.json";
+  if (!record.contains("separator") || !record["separator"].is_string())
+    fail("{}: key 'separator' missing or not a string", origin);
+  auto tok = data::SentencePieceTokenizer::load(sentencepiece_model,
+                                                record["separator"].get<std::string>());
+  tok->check_record(record, origin);
+  return tok;
 }
 
 }  // namespace lengen

@@ -3,10 +3,11 @@
 // The loss covers the answer tokens only.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "data/tokenizer.h"
+#include "data/text_tokenizer.h"
 #include "model/transformer.h"
 #include "pipeline/position_schemes.h"
 #include "tasks/task.h"
@@ -29,10 +30,25 @@ struct EncodedExample {
 // The per-token ids a position scheme reads: coupled_ids for "coupled", ids otherwise.
 const std::vector<int32_t>& scheme_ids(const PositionScheme& s, const EncodedExample& x);
 
-// Strict encoding: an unknown word is an error naming the split, example and word.
+// Strict encoding: an unknown word is an error naming the split, example and word. Task-supplied
+// per-word positions are kept only with a word-level tokenizer.
+std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
+                                            const data::TextTokenizer& tokenizer,
+                                            const std::string& split_name);
 std::vector<EncodedExample> encode_examples(const std::vector<tasks::Example>& examples,
                                             const data::Vocabulary& vocab,
                                             const std::string& split_name);
+
+// The tokenizer of a run: word level over `vocab` without data.tokenizer, else the SentencePiece
+// model at that path with the separator of `task` (data::paper_separator).
+std::unique_ptr<data::TextTokenizer> make_run_tokenizer(const std::string& sentencepiece_model,
+                                                        const std::string& task,
+                                                        const data::Vocabulary& vocab);
+// The tokenizer a checkpoint was trained with, given the run's data.tokenizer: vocab.json
+// (word level) or tokenizer.json, whose recorded sha256 must match the model file now at
+// `sentencepiece_model`. Mixing them up, or another model file, is an error naming both.
+std::unique_ptr<data::TextTokenizer> load_checkpoint_tokenizer(const std::string& checkpoint_dir,
+                                                               const std::string& sentencepiece_model);
 
 // The answer text the model must produce: "[scratchpad] target".
 std::string answer_text(const tasks::Example& example);
@@ -44,7 +60,7 @@ class LengthBatcher {
  public:
   // `positions`: how the rows get their positions (training randomness keyed by the step).
   LengthBatcher(const std::vector<EncodedExample>& examples, int batch_size, uint64_t seed,
-                PositionScheme positions = {});
+                PositionScheme positions = {}, int32_t pad_id = data::Vocabulary::kPad);
   Batch batch(int64_t step);  // 1-based step
   int64_t batches_per_epoch() const { return per_epoch_; }
 
@@ -54,11 +70,13 @@ class LengthBatcher {
   int B_;
   uint64_t seed_;
   PositionScheme positions_;
+  int32_t pad_id_;
   int64_t per_epoch_, epoch_ = -1;
   std::vector<std::vector<uint32_t>> batches_;
 };
 
 Batch make_training_batch(const std::vector<EncodedExample>& examples,
-                          const std::vector<uint32_t>& indices);
+                          const std::vector<uint32_t>& indices,
+                          int32_t pad_id = data::Vocabulary::kPad);
 
 }  // namespace lengen

@@ -36,7 +36,8 @@ PreparedData prepare_data(const DataConfig& c, const std::string& run_dir, bool 
     p.dir = c.dir;
   } else {
     p.dir = run_dir + "/data";
-    const DatasetRequest request{c.task, c.split, c.scratchpad, c.seed, c.train_size, c.test_size};
+    const DatasetRequest request{c.task,       c.split,     c.scratchpad, c.seed,
+                                 c.train_size, c.test_size, c.from};
     if (!fs::exists(p.dir + "/dataset.json")) {
       if (!quiet) fmt::print(stderr, "generating {} / {} data into {}\n", c.task, resolve_split(request), p.dir);
       make_dataset_dir(request, p.dir);
@@ -46,7 +47,7 @@ PreparedData prepare_data(const DataConfig& c, const std::string& run_dir, bool 
   if (p.loaded.info && !p.loaded.info->task.empty()) {
     const auto& info = *p.loaded.info;
     if (c.dir.empty() && (info.task != c.task || info.seed != c.seed ||
-                          info.scratchpad != c.scratchpad ||
+                          info.scratchpad != c.scratchpad || info.imported.is_null() != c.from.empty() ||
                           (!c.split.empty() && info.split != c.split)))
       fail("{}: holds data of another configuration ({} / {}, seed {}); use a new run directory",
            p.dir, info.task, info.split, info.seed);
@@ -55,14 +56,15 @@ PreparedData prepare_data(const DataConfig& c, const std::string& run_dir, bool 
   return p;
 }
 
-ModelConfig resolve_model(const nlohmann::json& model_json, const data::Vocabulary& vocab,
+ModelConfig resolve_model(const nlohmann::json& model_json, const data::TextTokenizer& tokenizer,
                           const std::string& where) {
   nlohmann::json j = model_json;
-  if (j.contains("vocab_size") && j["vocab_size"] != nlohmann::json(vocab.size()))
-    fail("{}: model.vocab_size is {} but the data's vocabulary has {} words; leave vocab_size out "
-         "(it is taken from the data)",
-         where, j["vocab_size"].dump(), vocab.size());
-  j["vocab_size"] = vocab.size();
+  if (j.contains("vocab_size") && j["vocab_size"] != nlohmann::json(tokenizer.vocab_size()))
+    fail("{}: model.vocab_size is {} but the {} vocabulary has {} entries; leave vocab_size out "
+         "(it is taken from the tokenizer)",
+         where, j["vocab_size"].dump(), tokenizer.kind() == "word" ? "data's" : "SentencePiece model's",
+         tokenizer.vocab_size());
+  j["vocab_size"] = tokenizer.vocab_size();
   return model_config_from_json(j, where + ": model");
 }
 
@@ -195,17 +197,26 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   remove_orphan_temp_files(dir);
   const std::string source = config.source.empty() ? dir + "/config.json" : config.source;
   PreparedData data = prepare_data(config.data, dir, o.quiet);
-  const data::Vocabulary& vocab = data.loaded.vocab;
-  const ModelConfig model = resolve_model(config.model, vocab, source);
-  const auto train_examples = encode_examples(data.loaded.data.train, vocab, data.dir + "/train.jsonl");
+  const std::shared_ptr<const data::TextTokenizer> tokenizer = make_run_tokenizer(
+      config.data.tokenizer, data.task ? data.task->name() : "", data.loaded.vocab);
+  // A resumed run keeps its tokenizer: the same model file (sha256) as its checkpoint's.
+  if (fs::exists(dir + "/checkpoint/config.json") &&
+      (!config.data.tokenizer.empty() || fs::exists(dir + "/checkpoint/tokenizer.json")))
+    (void)load_checkpoint_tokenizer(dir + "/checkpoint", config.data.tokenizer);
+  const ModelConfig model = resolve_model(config.model, *tokenizer, source);
+  const auto train_examples = encode_examples(data.loaded.data.train, *tokenizer, data.dir + "/train.jsonl");
   if (train_examples.empty()) fail("{}/train.jsonl: no training examples", data.dir);
   std::vector<std::pair<std::string, std::vector<EncodedExample>>> eval_examples;  // validation, test
   for (const char* split : {"validation", "test"}) {
     require_examples(data.loaded, data.dir, split);
-    eval_examples.emplace_back(split, encode_examples(split_examples(data.loaded.data, split), vocab,
+    eval_examples.emplace_back(split, encode_examples(split_examples(data.loaded.data, split), *tokenizer,
                                                       data.dir + "/" + split + ".jsonl"));
   }
   const PositionScheme positions = resolve_position_scheme(config.to_json(), source);
+  if (positions.uses_task_ids() && !tokenizer->vocabulary())
+    fail("{}: data.positions '{}' numbers the task's words, which needs the word-level tokenizer; "
+         "it cannot be used with data.tokenizer (SentencePiece)",
+         source, config.data.positions);
   check_positions_before_training(model, positions, train_examples, eval_examples, config.eval.extra_tokens);
   // Greedy validation during training on a fixed subset spread over the file, and the same for
   // the test split when eval.test_examples asks for the OOD curve.
@@ -221,7 +232,7 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   auto valid = probe(data.loaded.data.validation, eval_examples[0].second, config.eval.validation_examples);
   auto ood = probe(data.loaded.data.test, eval_examples[1].second, config.eval.test_examples);
   auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size,
-                                                 config.train.seed, positions);
+                                                 config.train.seed, positions, tokenizer->pad_id());
 
   TrainingRun run;
   run.dir = dir;
@@ -234,18 +245,18 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   resolved["model"] = model.to_json();
   run.extra_config = {{"data", resolved["data"]}, {"eval", resolved["eval"]}};
   run.next_batch = [batcher](int64_t step) { return batcher->batch(step); };
-  run.write_extra_files = [&vocab](const std::string& d) { vocab.save(d + "/vocab.json"); };
+  run.write_extra_files = [tokenizer](const std::string& d) { tokenizer->save(d); };
   const tasks::Task* task = data.task.get();
   const EvalConfig eval_cfg = config.eval;
   if (!valid->examples.empty())
-    run.evaluate = [valid, ood, &vocab, task, eval_cfg, positions](Transformer& m) {
+    run.evaluate = [valid, ood, tokenizer, task, eval_cfg, positions](Transformer& m) {
       EvalOptions eo;
       eo.positions = positions;
       eo.batch_size = eval_cfg.batch_size;
       eo.extra_tokens = eval_cfg.extra_tokens;
       eo.quiet = true;
       eo.label = "validation";
-      const EvalResult r = evaluate_examples(m, vocab, task, valid->examples, valid->encoded, eo);
+      const EvalResult r = evaluate_examples(m, *tokenizer, task, valid->examples, valid->encoded, eo);
       const double acc = r.overall.accuracy();
       nlohmann::json out = {{"score", acc},
                             {"validation_accuracy", acc},
@@ -253,7 +264,7 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
                             {"summary", fmt::format("val {:.1f}%", 100 * acc)}};
       if (!ood->examples.empty()) {
         eo.label = "test";
-        const EvalResult t = evaluate_examples(m, vocab, task, ood->examples, ood->encoded, eo);
+        const EvalResult t = evaluate_examples(m, *tokenizer, task, ood->examples, ood->encoded, eo);
         out["test_accuracy"] = t.overall.accuracy();
         out["test_examples"] = t.overall.total;
         out["summary"] = fmt::format("val {:.1f}% test {:.1f}%", 100 * acc, 100 * t.overall.accuracy());
@@ -385,9 +396,10 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   const std::string ckpt = resolve_checkpoint_dir(target.checkpoint);
   auto model = r.model_overrides.empty() ? load_model(ckpt)
                                          : load_model_with_overrides(ckpt, r.model_overrides);
-  const auto vocab = data::Vocabulary::load(ckpt + "/vocab.json");
-  if (vocab.size() != size_t(model->config().vocab_size))
-    fail("{}: vocab.json has {} words but the model's vocab_size is {}", ckpt, vocab.size(),
+  const auto tokenizer = load_checkpoint_tokenizer(ckpt, rc.data.tokenizer);
+  if (tokenizer->vocab_size() != size_t(model->config().vocab_size))
+    fail("{}: the {} has {} entries but the model's vocab_size is {}", ckpt,
+         tokenizer->kind() == "word" ? "vocab.json" : "SentencePiece model", tokenizer->vocab_size(),
          model->config().vocab_size);
   const std::string& data_dir = target.data_dir;
   const auto loaded = data::load_dataset_dir(data_dir);
@@ -412,10 +424,10 @@ nlohmann::json evaluate_run(const EvalRequest& r) {
   for (const auto& split : splits) {
     const auto& all = split_examples(loaded.data, split);
     const auto examples = pick(all, cap_per_length(all, target.per_length));
-    check_vocabulary(vocab, examples, data_dir, ckpt);
-    const auto encoded = encode_examples(examples, vocab, data_dir + "/" + split + ".jsonl");
+    if (tokenizer->vocabulary()) check_vocabulary(*tokenizer->vocabulary(), examples, data_dir, ckpt);
+    const auto encoded = encode_examples(examples, *tokenizer, data_dir + "/" + split + ".jsonl");
     eo.label = split;
-    EvalResult res = evaluate_examples(*model, vocab, task.get(), examples, encoded, eo);
+    EvalResult res = evaluate_examples(*model, *tokenizer, task.get(), examples, encoded, eo);
     res.split = split;
     // Each split is written as soon as it is done: a later failure keeps it.
     dirs[split] = eval_dir(r.run_dir, split, target);

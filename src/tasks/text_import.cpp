@@ -74,46 +74,76 @@ Dataset as_dataset(std::vector<Example> examples, const TextImportOptions& optio
 
 }  // namespace
 
+Example scan_example(std::string_view command_text, std::string_view actions,
+                     const std::string& where, const TextImportOptions& options) {
+  const std::string command = trimmed(command_text);
+  if (command.empty()) fail("{}: empty command", where);
+  std::string target, words;  // `target` as stored; `words` always in our action words
+  int length = 0;
+  const auto& names = scan_action_words();
+  for (std::string_view action : symbolic::split_words(actions)) {
+    size_t k = static_cast<size_t>(std::find(kRawActions.begin(), kRawActions.end(), action) -
+                                   kRawActions.begin());
+    if (k == kRawActions.size())  // already in our words (e.g. a converted JSONL file)
+      k = static_cast<size_t>(std::find(names.begin(), names.end(), action) - names.begin());
+    if (k >= kRawActions.size())
+      fail(
+          "{}: unknown action '{}' (expected I_WALK, I_RUN, I_JUMP, I_LOOK, I_TURN_LEFT or "
+          "I_TURN_RIGHT)",
+          where, action);
+    if (length++ > 0) target += ' ', words += ' ';
+    target += options.raw_actions ? std::string(kRawActions[k]) : names[k];
+    words += names[k];
+  }
+  if (length == 0) fail("{}: no actions", where);
+  if (options.verify_targets) {
+    std::string expected;
+    try {
+      expected = scan_interpret(command);
+    } catch (const Error& e) {
+      fail("{}: {}", where, e.what());
+    }
+    if (expected != words)
+      fail("{}: actions differ from the interpretation of '{}' ({})", where, command, expected);
+  }
+  return make_example(command, std::move(target), length, options);
+}
+
+Example pcfg_example(std::string_view program_text, std::string_view target_text,
+                     const std::string& where, const std::string& target_where,
+                     const TextImportOptions& options) {
+  std::string program = trimmed(program_text), target = trimmed(target_text);
+  if (program.empty()) fail("{}: empty program", where);
+  if (target.empty()) fail("{}: empty target", target_where);
+  const int n = pcfg_function_count(program);
+  if (n == 0) fail("{}: no function in '{}'", where, program);
+  if (options.verify_targets) {
+    std::string expected;
+    try {
+      expected = pcfg_evaluate(program);
+    } catch (const Error& e) {
+      fail("{}: {}", where, e.what());
+    }
+    if (expected != target)
+      fail("{}: target differs from the evaluation of {} ({})", target_where, where, expected);
+  }
+  return make_example(std::move(program), std::move(target), n, options);
+}
+
 std::vector<Example> read_scan_file(const std::string& path, const TextImportOptions& options) {
   const std::vector<std::string> lines = read_lines(path);
   std::vector<Example> examples;
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string_view line = lines[i];
     if (blank(line)) continue;
+    const std::string where = fmt::format("{}:{}", path, i + 1);
     const size_t in = line.find("IN:");
     const size_t out = line.find(" OUT:");
     if (in == std::string_view::npos || !blank(line.substr(0, in)))
-      fail("{}:{}: expected a line 'IN: <command> OUT: <actions>'", path, i + 1);
-    if (out == std::string_view::npos) fail("{}:{}: missing 'OUT:'", path, i + 1);
-    const std::string command = trimmed(line.substr(in + 3, out - (in + 3)));
-    if (command.empty()) fail("{}:{}: empty command", path, i + 1);
-    std::string target, words;  // `target` as stored; `words` always in our action words
-    int length = 0;
-    for (std::string_view raw : symbolic::split_words(line.substr(out + 5))) {
-      const auto it = std::find(kRawActions.begin(), kRawActions.end(), raw);
-      if (it == kRawActions.end())
-        fail(
-            "{}:{}: unknown action '{}' (expected I_WALK, I_RUN, I_JUMP, I_LOOK, I_TURN_LEFT or "
-            "I_TURN_RIGHT)",
-            path, i + 1, raw);
-      const std::string& word = scan_action_words()[static_cast<size_t>(it - kRawActions.begin())];
-      if (length++ > 0) target += ' ', words += ' ';
-      target += options.raw_actions ? std::string(raw) : word;
-      words += word;
-    }
-    if (length == 0) fail("{}:{}: no actions after 'OUT:'", path, i + 1);
-    if (options.verify_targets) {
-      std::string expected;
-      try {
-        expected = scan_interpret(command);
-      } catch (const Error& e) {
-        fail("{}:{}: {}", path, i + 1, e.what());
-      }
-      if (expected != words)
-        fail("{}:{}: actions differ from the interpretation of '{}' ({})", path, i + 1, command,
-             expected);
-    }
-    examples.push_back(make_example(command, std::move(target), length, options));
+      fail("{}: expected a line 'IN: <command> OUT: <actions>'", where);
+    if (out == std::string_view::npos) fail("{}: missing 'OUT:'", where);
+    examples.push_back(
+        scan_example(line.substr(in + 3, out - (in + 3)), line.substr(out + 5), where, options));
   }
   return examples;
 }
@@ -131,25 +161,9 @@ std::vector<Example> read_pcfg_pair(const std::string& src_path, const std::stri
          src_short ? src_path : tgt_path, src_path, sources.size(), tgt_path, targets.size());
   }
   std::vector<Example> examples;
-  for (size_t i = 0; i < sources.size(); ++i) {
-    std::string program = trimmed(sources[i]), target = trimmed(targets[i]);
-    if (program.empty()) fail("{}:{}: empty program", src_path, i + 1);
-    if (target.empty()) fail("{}:{}: empty target", tgt_path, i + 1);
-    const int n = pcfg_function_count(program);
-    if (n == 0) fail("{}:{}: no function in '{}'", src_path, i + 1, program);
-    if (options.verify_targets) {
-      std::string expected;
-      try {
-        expected = pcfg_evaluate(program);
-      } catch (const Error& e) {
-        fail("{}:{}: {}", src_path, i + 1, e.what());
-      }
-      if (expected != target)
-        fail("{}:{}: target differs from the evaluation of {}:{} ({})", tgt_path, i + 1, src_path,
-             i + 1, expected);
-    }
-    examples.push_back(make_example(std::move(program), std::move(target), n, options));
-  }
+  for (size_t i = 0; i < sources.size(); ++i)
+    examples.push_back(pcfg_example(sources[i], targets[i], fmt::format("{}:{}", src_path, i + 1),
+                                    fmt::format("{}:{}", tgt_path, i + 1), options));
   return examples;
 }
 

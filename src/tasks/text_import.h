@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tasks/task.h"
@@ -28,6 +29,14 @@ struct TextImportOptions {
   // Recompute every target with the task's interpreter; a mismatch is an error.
   bool verify_targets = false;
 };
+
+// One example from the fields of the public formats, checked as the file readers check them;
+// `where` / `target_where` ("file:line") prefix the errors. SCAN actions may be the raw names
+// (I_WALK ...) or our action words (Walk ...).
+Example scan_example(std::string_view command, std::string_view actions, const std::string& where,
+                     const TextImportOptions& options = {});
+Example pcfg_example(std::string_view program, std::string_view target, const std::string& where,
+                     const std::string& target_where, const TextImportOptions& options = {});
 
 // One file (or file pair) as a list of examples, in file order.
 std::vector<Example> read_scan_file(const std::string& path, const TextImportOptions& options = {});
