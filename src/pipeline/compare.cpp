@@ -34,6 +34,18 @@ void set_encoding(nlohmann::json& run_config, const std::string& encoding) {
   run_config["model"]["pe"] = pe;
 }
 
+// A 0..100 % line plot (both compare figures).
+static report::LinePlot percent_plot(const std::string& title, const std::string& xlabel,
+                                     const std::string& ylabel) {
+  report::LinePlot plot;
+  plot.title = title;
+  plot.xlabel = xlabel;
+  plot.ylabel = ylabel;
+  plot.ymin = 0;
+  plot.ymax = 100;
+  return plot;
+}
+
 CompareReport write_compare_report(const std::vector<nlohmann::json>& runs,
                                    const std::string& report_dir, int longest_train_length) {
   // Group the runs by encoding (order of first appearance), seeds pooled.
@@ -53,12 +65,7 @@ CompareReport write_compare_report(const std::vector<nlohmann::json>& runs,
   report::Table table;
   table.header = {"encoding", "seeds", "ID acc", "OOD acc"};
   for (int n : test_lengths) table.header.push_back(std::to_string(n));
-  report::LinePlot plot;
-  plot.title = "Exact-match accuracy by length";
-  plot.xlabel = "length";
-  plot.ylabel = "accuracy (%)";
-  plot.ymin = 0;
-  plot.ymax = 100;
+  report::LinePlot plot = percent_plot("Exact-match accuracy by length", "length", "accuracy (%)");
   if (longest_train_length > 0) {
     plot.marker_x = longest_train_length + 0.5;
     plot.marker_label = "longest training length";
@@ -164,12 +171,8 @@ std::string write_step_curves(const std::vector<std::pair<std::string, std::stri
   report::Table table;
   table.header = {"encoding"};
   for (int64_t s : steps) table.header.push_back("step " + std::to_string(s));
-  report::LinePlot plot;
-  plot.title = "OOD exact match during training (test subset)";
-  plot.xlabel = "training step";
-  plot.ylabel = "OOD accuracy (%)";
-  plot.ymin = 0;
-  plot.ymax = 100;
+  report::LinePlot plot =
+      percent_plot("OOD exact match during training (test subset)", "training step", "OOD accuracy (%)");
   for (const auto& pe : order) {
     std::vector<std::string> row = {pe};
     report::Series series;
@@ -201,7 +204,7 @@ std::string write_step_curves(const std::vector<std::pair<std::string, std::stri
   return report::to_text(table);
 }
 
-bool uses_builtin_defaults(const CompareOptions& o) {
+static bool uses_builtin_defaults(const CompareOptions& o) {
   const CompareOptions d;
   return o.task == d.task && o.split == d.split && o.encodings == d.encodings &&
          o.preset == d.preset && o.config.empty() && o.sets.empty();
