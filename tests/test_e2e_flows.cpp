@@ -123,7 +123,7 @@ TEST_F(E2e, CompareThenReport) {
   expect_files("runs/compare/report", {"index.html", "main_table.csv", "main_table.md", "mrr.csv", "runs.csv",
                                        "report.json", "accuracy_by_length.csv"});
   const std::string table = io::read_file(path("runs/compare/report/main_table.md").string());
-  EXPECT_NE(table.find("copy cmc_tr20_ts40"), std::string::npos) << table;  // task read from the data
+  EXPECT_NE(table.find("copy rdc_tr20_ts40"), std::string::npos) << table;  // task read from the data
   EXPECT_NE(table.find("alibi"), std::string::npos) << table;
   step("report runs/compare/alibi");
   expect_files("runs/compare/alibi/report", {"index.html", "main_table.csv"});

@@ -231,12 +231,18 @@ TEST(PipelineEndToEnd, CompareWritesTablePlotAndSummary) {
   o.quiet = true;
   o.sets = {"model.d_model=32", "model.d_head=8", "model.d_ff=64", "train.steps=6",
             "train.batch_size=4", "train.eval_every=3", "data.train_size=300", "data.test_size=60",
-            "eval.validation_examples=8", "eval.max_per_length=2"};
+            "eval.validation_examples=8", "eval.max_per_length=2", "eval.test_examples=6"};
   const CompareReport r = run_compare(o);
   for (const char* f : {"report/results.md", "report/results.csv", "report/summary.json",
                         "report/accuracy_vs_length.png", "report/accuracy_vs_length.svg",
-                        "nope/seed0/results.json", "alibi/seed1/results.json"})
+                        "report/accuracy_vs_steps.md", "report/accuracy_vs_steps.csv",
+                        "report/accuracy_vs_steps.png", "nope/seed0/results.json", "alibi/seed1/results.json"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  // The curves: one row per encoding, a column per evaluation (steps 3 and 6).
+  EXPECT_NE(r.curves_text.find("step 3"), std::string::npos) << r.curves_text;
+  EXPECT_NE(r.curves_text.find("step 6"), std::string::npos) << r.curves_text;
+  EXPECT_NE(io::read_file(dir + "/report/accuracy_vs_steps.md").find("| alibi"), std::string::npos);
+  EXPECT_TRUE(r.budget_note.empty()) << "only the built-in defaults get the budget note";
   const auto summary = read_json_file(dir + "/report/summary.json");
   ASSERT_EQ(summary["encodings"].size(), 2u);
   EXPECT_EQ(summary["encodings"][0]["runs"], 2);
@@ -245,6 +251,49 @@ TEST(PipelineEndToEnd, CompareWritesTablePlotAndSummary) {
   EXPECT_NE(md.find("OOD acc"), std::string::npos) << md;
   const std::string png = io::read_file(dir + "/report/accuracy_vs_length.png");
   EXPECT_EQ(png.substr(1, 3), "PNG");
+  fs::remove_all(dir);
+}
+
+// The budget note sorts the encodings by what the summary shows, and the step curves come from
+// metrics.jsonl (a line cut by a kill is skipped; runs without test accuracy give no table).
+TEST(PipelineEndToEnd, BudgetNoteAndStepCurvesFollowTheNumbers) {
+  auto entry = [](const char* pe, double id, double ood) {
+    return nlohmann::json{{"encoding", pe}, {"id_accuracy", {{"mean", id}}}, {"ood_accuracy", {{"mean", ood}}}};
+  };
+  const std::string note = budget_note(nlohmann::json::array(
+      {entry("nope", 0.58, 0.30), entry("t5_bias", 0.99, 0.48), entry("alibi", 0.99, 0.03),
+       entry("rotary", 1.0, 0.01), entry("abs_sin", 0.2, 0.0)}));
+  EXPECT_NE(note.find("t5_bias 48% > nope 30% > alibi 3% > rotary 1% > abs_sin 0%;"), std::string::npos) << note;
+  EXPECT_NE(note.find("nope 96.7% > t5_bias 93.9%"), std::string::npos) << note;
+  EXPECT_NE(note.find("this budget shows: NoPE extrapolates; does not show: NoPE generalizes best; "
+                      "alibi, rotary, abs_sin learn the training lengths but fail beyond them"),
+            std::string::npos)
+      << note;
+  EXPECT_NE(note.find("not yet learned in distribution: abs_sin (ID 20%)"), std::string::npos) << note;
+  const std::string paper_like = budget_note(nlohmann::json::array(
+      {entry("nope", 0.99, 0.9), entry("t5_bias", 0.99, 0.8), entry("alibi", 0.99, 0.1),
+       entry("rotary", 1.0, 0.01), entry("abs_sin", 0.9, 0.0)}));
+  EXPECT_NE(paper_like.find("shows: NoPE extrapolates; NoPE generalizes best; alibi, rotary, abs_sin learn the "
+                            "training lengths but fail beyond them; does not show: none."),
+            std::string::npos)
+      << paper_like;
+  EXPECT_EQ(paper_like.find("not yet learned"), std::string::npos) << paper_like;
+
+  const std::string dir = testing::scratch_dir("curves");
+  fs::create_directories(dir + "/a");
+  fs::create_directories(dir + "/b");
+  io::write_file_atomic(dir + "/a/metrics.jsonl",
+                        "{\"step\":5,\"loss\":1.0}\n"
+                        "{\"step\":10,\"eval\":{\"validation_accuracy\":0.5,\"test_accuracy\":0.25}}\n"
+                        "{\"step\":20,\"eval\":{\"validation_accuracy\":1.0,\"test_ac");
+  io::write_file_atomic(dir + "/b/metrics.jsonl",
+                        "{\"step\":10,\"eval\":{\"validation_accuracy\":0.5}}\n");
+  EXPECT_EQ(write_step_curves({{"nope", dir + "/b"}}, dir + "/report"), "");
+  EXPECT_FALSE(fs::exists(dir + "/report/accuracy_vs_steps.md"));
+  const std::string t = write_step_curves({{"nope", dir + "/a"}, {"alibi", dir + "/b"}}, dir + "/report");
+  EXPECT_NE(t.find("50.0 / 25.0"), std::string::npos) << t;
+  EXPECT_EQ(t.find("step 20"), std::string::npos) << t;
+  EXPECT_EQ(t.find("alibi"), std::string::npos) << t;
   fs::remove_all(dir);
 }
 

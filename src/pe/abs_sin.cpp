@@ -1,5 +1,9 @@
 // abs_sin: fixed sinusoidal table added to the embeddings (Vaswani et al.), halves
-// concatenated: P[p] = [sin(p w_0..w_{D/2-1}), cos(p w_0..w_{D/2-1})], w_k = 10000^(-2k/D).
+// concatenated: P[p] = [sin(p w_0..w_{D/2-1}), cos(p w_0..w_{D/2-1})], w_k = 10000^(-2k/D),
+// times `scale`. The default scale is the token embeddings' init std, so positions and tokens
+// start in the paper's ratio in every family: 1 for the t5 family (the paper's model, table
+// unscaled); under the llama init the unscaled table (norm ~sqrt(D/2)) swamps N(0, 0.02)
+// embeddings and the model never learns the task (README "The paper's model family on a CPU").
 #include <algorithm>
 #include <cmath>
 
@@ -21,7 +25,7 @@ namespace {
 
 class AbsSin final : public PositionalEncoding {
  public:
-  explicit AbsSin(int d_model) : D_(d_model) {
+  AbsSin(int d_model, double scale) : D_(d_model), scale_(scale) {
     freq_.resize(D_ / 2);
     for (int k = 0; k < D_ / 2; ++k) freq_[k] = std::pow(10000.0, -2.0 * k / D_);
   }
@@ -47,23 +51,27 @@ class AbsSin final : public PositionalEncoding {
       float* row = in.table.data() + r * D_;
       for (int k = 0; k < half; ++k) {
         const double a = distinct[r] * freq_[k];
-        row[k] = float(std::sin(a));
-        row[half + k] = float(std::cos(a));
+        row[k] = float(scale_ * std::sin(a));
+        row[half + k] = float(scale_ * std::cos(a));
       }
     }
   }
 
  private:
   int D_;
+  double scale_;
   std::vector<double> freq_;
 };
 
 }  // namespace
 
 std::unique_ptr<PositionalEncoding> make_abs_sin(const ModelConfig& c, const std::string& where) {
-  PeOptions(c.pe, where, {});
+  const PeOptions o(c.pe, where, {"scale"});
+  const double embed_std = c.embed_init_std > 0 ? c.embed_init_std : c.init == InitKind::T5 ? 1.0 : c.init_std;
+  const double scale = o.get_double("scale", embed_std);
+  if (!(scale > 0) || !std::isfinite(scale)) o.error("scale", "must be a positive number");
   if (c.d_model % 2) fail("{}: pe 'abs_sin' needs an even d_model, got {}", where, c.d_model);
-  return std::make_unique<AbsSin>(c.d_model);
+  return std::make_unique<AbsSin>(c.d_model, scale);
 }
 
 }  // namespace lengen

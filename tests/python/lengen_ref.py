@@ -58,6 +58,7 @@ class RefConfig:
     tie_embeddings: bool
     output_scale: bool
     pe: dict = field(default_factory=lambda: {"type": "nope"})
+    embed_std: float = 1.0  # the token embeddings' init std (abs_sin's default table scale)
 
     @staticmethod
     def from_json(j: dict) -> "RefConfig":
@@ -69,9 +70,11 @@ class RefConfig:
         pe = j.get("pe", "nope")
         if isinstance(pe, str):
             pe = {"type": pe}
+        init = j.get("init", "t5" if family == "t5" else "normal")
+        embed_std = j.get("embed_init_std", 0) or (1.0 if init == "t5" else j.get("init_std", 0.02))
         return RefConfig(family=family, vocab_size=j["vocab_size"], d_model=j["d_model"],
                          n_layers=j["n_layers"], n_heads=j["n_heads"], d_head=j["d_head"],
-                         d_ff=j["d_ff"], pe=pe, **c)
+                         d_ff=j["d_ff"], pe=pe, embed_std=embed_std, **c)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +191,8 @@ class PE(nn.Module):
         if self.type == "abacus":  # digit significance ids in the intra stream
             return x + self.abacus.weight[intra]
         if self.type == "abs_sin":
-            return x + sinusoid_table(int(pos.max()) + 1, self.c.d_model)[pos]
+            scale = self.c.pe.get("scale", self.c.embed_std)
+            return x + scale * sinusoid_table(int(pos.max()) + 1, self.c.d_model)[pos]
         if self.type == "abs_learned":
             if int(pos.max()) >= self.max_positions:
                 raise ValueError("position beyond the abs_learned table")

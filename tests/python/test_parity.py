@@ -68,6 +68,8 @@ CASES += [
     ("t5", "t5_bias_h6_b16_d40", {"type": "t5_bias", "num_buckets": 16, "max_distance": 40}, {"n_heads": 6}),
     # the configured dropout is switched off by `debug step` and `generate`
     ("t5", "abs_sin_dropout0.1", {"type": "abs_sin"}, {"dropout": 0.1}),
+    # abs_sin's table scale: the family default (llama: its init std) and an explicit one
+    ("llama", "abs_sin_scale0.5", {"type": "abs_sin", "scale": 0.5}, {}),
     # the gpt2 variant: LayerNorm with bias, GELU, tied unscaled head
     ("gpt2", "nope", {"type": "nope"}, {}),
     ("gpt2", "abs_learned", {"type": "abs_learned", "max_positions": ABS_LEARNED_TABLE}, {}),
