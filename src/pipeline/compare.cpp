@@ -139,48 +139,41 @@ std::string budget_note(const nlohmann::json& summary) {
   }
   std::stable_sort(order.begin(), order.end(),
                    [&](const std::string& a, const std::string& b) { return at[a].second > at[b].second; });
-  std::string ranking, paper_ranking;
-  for (const auto& pe : order)
-    ranking += fmt::format("{}{} {:.0f}%", ranking.empty() ? "" : " > ", pe, 100 * at[pe].second);
-  for (const auto& [pe, ood] : kPaperDefaultSplitOod)
-    paper_ranking += fmt::format("{}{} {:.1f}%", paper_ranking.empty() ? "" : " > ", pe, 100 * ood);
+  std::vector<std::string> ranking, paper_ranking, unlearned;
+  for (const auto& pe : order) {
+    ranking.push_back(fmt::format("{} {:.0f}%", pe, 100 * at[pe].second));
+    if (at[pe].first < 0.5) unlearned.push_back(fmt::format("{} (ID {:.0f}%)", pe, 100 * at[pe].first));
+  }
+  for (const auto& [pe, ood] : kPaperDefaultSplitOod) paper_ranking.push_back(fmt::format("{} {:.1f}%", pe, 100 * ood));
 
   // The paper's findings on this split, each checked against these runs.
   std::vector<std::string> shown, not_shown;
   auto check = [&](bool holds, const std::string& finding) { (holds ? shown : not_shown).push_back(finding); };
-  auto has = [&](const char* pe) { return at.count(pe) > 0; };
   auto extrapolates = [&](const std::string& pe) { return at[pe].second >= kExtrapolates; };
-  if (has("nope")) {
+  if (at.count("nope")) {
     check(extrapolates("nope"), "NoPE extrapolates");
     check(order.front() == "nope", "NoPE generalizes best");
   }
   std::vector<std::string> fail_beyond;
+  bool all_fail = true;  // each learned the training lengths, yet fails beyond them
   for (const char* pe : {"alibi", "rotary", "abs_sin"})
-    if (has(pe)) fail_beyond.push_back(pe);
-  if (!fail_beyond.empty()) {
-    bool all_fail = true;
-    std::string names;
-    for (const auto& pe : fail_beyond) {
-      all_fail = all_fail && !extrapolates(pe) && at[pe].first >= 0.5;  // learned, yet fails beyond
-      names += (names.empty() ? "" : ", ") + pe;
+    if (at.count(pe)) {
+      fail_beyond.push_back(pe);
+      all_fail = all_fail && !extrapolates(pe) && at[pe].first >= 0.5;
     }
-    check(all_fail, names + " learn the training lengths but fail beyond them");
-  }
+  if (!fail_beyond.empty())
+    check(all_fail, fmt::format("{} learn the training lengths but fail beyond them", fmt::join(fail_beyond, ", ")));
   auto list = [](const std::vector<std::string>& v) {
-    std::string s;
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? "; " : "") + v[i];
-    return s.empty() ? std::string("none") : s;
+    return v.empty() ? std::string("none") : fmt::format("{}", fmt::join(v, "; "));
   };
-  std::string unlearned;
-  for (const auto& pe : order)
-    if (at[pe].first < 0.5) unlearned += fmt::format("{}{} (ID {:.0f}%)", unlearned.empty() ? "" : ", ", pe, 100 * at[pe].first);
   return fmt::format(
       "OOD exact match at this CPU budget (models/tiny, 2,500 steps): {}; the paper on this split "
       "(t5 family L12 D768, 40k steps; upstream results/sanity_check.jsonl): {}. Of its findings "
       "(extrapolating = at least {:.0f}% OOD), this budget shows: {}; does not show: {}{}. The rest "
       "needs the paper's budget (--preset paper, a GPU); README 'Results' has the curves.",
-      ranking, paper_ranking, 100 * kExtrapolates, list(shown), list(not_shown),
-      unlearned.empty() ? "" : "; not yet learned in distribution: " + unlearned);
+      fmt::join(ranking, " > "), fmt::join(paper_ranking, " > "), 100 * kExtrapolates, list(shown),
+      list(not_shown),
+      unlearned.empty() ? "" : fmt::format("; not yet learned in distribution: {}", fmt::join(unlearned, ", ")));
 }
 
 std::string write_step_curves(const std::vector<std::pair<std::string, std::string>>& runs,
