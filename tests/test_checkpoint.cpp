@@ -181,7 +181,7 @@ TEST(Config, UnknownKeysAndBadValuesNameTheKeyAndTheAllowedValues) {
   EXPECT_NE(m.find("c.json: unknown key 'd_modle'"), std::string::npos) << m;
   EXPECT_NE(m.find("d_model"), std::string::npos) << m;
   m = err({{"ffn", "tanh"}});
-  EXPECT_NE(m.find("allowed values: relu, gelu, swiglu"), std::string::npos) << m;
+  EXPECT_NE(m.find("allowed values: relu, gelu, swiglu, geglu"), std::string::npos) << m;
   m = err({{"pe", {{"type", "rope"}}}});
   EXPECT_NE(m.find("'pe.type'"), std::string::npos) << m;
   EXPECT_NE(m.find("alibi, alibi_learned"), std::string::npos) << m;

@@ -4,6 +4,7 @@
 // nothing.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -15,6 +16,7 @@
 #include "model/checkpoint.h"
 #include "model/convert.h"
 #include "model_fixtures.h"
+#include "pe/encodings.h"
 
 namespace fs = std::filesystem;
 
@@ -43,14 +45,14 @@ std::unique_ptr<Transformer> make_model(const ModelConfig& c, uint64_t seed = 5)
 // Every combination of encoding and family each layout can express.
 std::vector<ModelConfig> t5_cases() {
   const nlohmann::json abs_learned = {{"type", "abs_learned"}, {"max_positions", 2048}};
-  const nlohmann::json t5_bias = {{"type", "t5_bias"}, {"num_buckets", 8}, {"max_distance", 16}};
+  const nlohmann::json t5_bias = {{"type", "t5_bias"}, {"num_buckets", 8}};
   std::vector<ModelConfig> v;
   for (const nlohmann::json& pe : {nlohmann::json("nope"), nlohmann::json("abs_sin"), abs_learned,
                                    t5_bias, nlohmann::json("alibi"),
                                    nlohmann::json("alibi_learned"), nlohmann::json("rotary")})
     v.push_back(tiny("t5", pe));
-  v.push_back(tiny("t5", "t5_bias", {{"ffn", "gelu"}, {"dropout", 0.1}}));
-  v.push_back(tiny("t5", "rotary", {{"ffn", "swiglu"}, {"norm_eps", 1e-5}}));
+  v.push_back(tiny("t5", "t5_bias", {{"ffn", "geglu"}, {"dropout", 0.1}}));
+  v.push_back(tiny("t5", "rotary", {{"ffn", "geglu"}, {"norm_eps", 1e-5}}));
   v.push_back(tiny("t5", "alibi", {{"tie_embeddings", false}, {"output_scale", false}}));
   v.push_back(tiny("t5", {{"type", "rotary"}, {"rotary_dim", 2}, {"pairing", "interleaved"}},
                    {{"init", "normal"}, {"init_std", 0.05}}));
@@ -62,8 +64,10 @@ std::vector<ModelConfig> llama_cases() {
           tiny("llama", {{"type", "rotary"}, {"rotary_fraction", 1.0}, {"pairing", "half"}},
                {{"norm_eps", 1e-6}, {"init_std", 0.03}}),
           tiny("llama", "alibi"),
-          tiny("llama", {{"type", "bipe_rope"}, {"delimiters", {1, 2}}, {"intra_size", 4}, {"base", 500.0}}),
-          tiny("llama", {{"type", "bipe_alibi"}, {"delimiters", {3}}})};
+          // BiPE as its code computes: delimiter 13 (869 is beyond the vocabulary), clamp 1023
+          tiny("llama", {{"type", "bipe_rope"}, {"delimiters", {13}}}, {{"vocab_size", 16}}),
+          tiny("llama", {{"type", "bipe_alibi"}, {"delimiters", {13}}, {"intra_size", 2048},
+                         {"intra_clamp", 1023}}, {{"vocab_size", 16}})};
 }
 
 void expect_same_model(const Transformer& a, const Transformer& b, const std::string& label) {
@@ -201,7 +205,7 @@ TEST(ConvertRoundTrip, ReferenceConfigAloneGivesTheSameScores) {
 
 TEST(ConvertRoundTrip, ExportedNamesAndConfigFollowTheReferenceLayouts) {
   TempDir tmp;
-  const auto t5 = make_model(tiny("t5", {{"type", "t5_bias"}}, {{"ffn", "swiglu"}}));
+  const auto t5 = make_model(tiny("t5", {{"type", "t5_bias"}}, {{"ffn", "geglu"}}));
   export_checkpoint(CheckpointFormat::T5, *t5, tmp.file("t5"));
   const auto names = read_tensors(tmp.file("t5") + "/model.safetensors");
   for (const char* n : {"shared.weight", "decoder.block.1.layer.0.SelfAttention.q.weight",
@@ -217,7 +221,8 @@ TEST(ConvertRoundTrip, ExportedNamesAndConfigFollowTheReferenceLayouts) {
   EXPECT_EQ(names.size(), 1u + 2 * 9 + 1 + 1);  // no lm_head (tied), no cross-attention
   const auto j = read_json_file(tmp.file("t5") + "/config.json");
   EXPECT_EQ(j["position_encoding_type"], "t5_relative_bias");
-  EXPECT_EQ(j["feed_forward_proj"], "gated-silu");
+  EXPECT_EQ(j["feed_forward_proj"], "gated-gelu");
+  EXPECT_FALSE(j.contains("relative_attention_max_distance"));  // 4.16.2 never reads it
   EXPECT_EQ(j["d_kv"], 8);
   EXPECT_EQ(j["layer_norm_epsilon"].get<double>(), 1e-6);
 
@@ -290,19 +295,6 @@ TEST(ConvertImport, UnusedReferenceTensorsAreSkipped) {
   EXPECT_NE(e.find("tie_word_embeddings"), std::string::npos) << e;
 }
 
-TEST(ConvertImport, ReferenceSinusoidTableIsAccepted) {
-  TempDir tmp;
-  const auto model = make_model(tiny("t5", "abs_sin"));
-  export_checkpoint(CheckpointFormat::T5, *model, tmp.file("t5"));
-  const std::string st = tmp.file("t5") + "/model.safetensors";
-  TensorMap m = read_tensors(st);
-  m["decoder.wpe.embed.weight"] = {{16384, 16}, std::vector<float>(16384 * 16, 0.0f)};
-  write_tensors(st, m, "F32");
-  expect_same_model(*model, *import_checkpoint(CheckpointFormat::T5, tmp.file("t5")), "sin");
-}
-
-// --- bad input ----------------------------------------------------------------------------------
-
 // Converting `dir` (in `format`) to native must fail with a message containing every `needle`,
 // and leave no output directory.
 void expect_import_error(CheckpointFormat format, const std::string& dir,
@@ -314,6 +306,70 @@ void expect_import_error(CheckpointFormat format, const std::string& dir,
   EXPECT_FALSE(fs::exists(out)) << e;
   EXPECT_FALSE(fs::exists(out + ".tmp")) << e;
 }
+
+// [rows, dim] = cat(sin(t f), cos(t f)), f_i = 10000^(-2i/dim), computed in fp32 as torch does.
+std::vector<float> fp32_sinusoid_table(int rows, int dim) {
+  std::vector<float> out(size_t(rows) * dim);
+  for (int t = 0; t < rows; ++t)
+    for (int i = 0; i < dim / 2; ++i) {
+      const float f = 1.0f / std::pow(10000.0f, float(2 * i) / float(dim));
+      const float angle = float(t) * f;
+      out[size_t(t) * dim + i] = std::sin(angle);
+      out[size_t(t) * dim + dim / 2 + i] = std::cos(angle);
+    }
+  return out;
+}
+
+// fp32 slopes[h] * j, the reference's ALiBi buffers.
+std::vector<float> fp32_alibi_buffer(int heads, int width, double scale) {
+  std::vector<float> out;
+  for (double s : alibi_slopes(heads))
+    for (int j = 0; j < width; ++j) out.push_back(float(s * scale) * float(j));
+  return out;
+}
+
+// The buffers the reference code recomputes and saves (sinusoid table, new_rotary's table, the
+// ALiBi buffers): accepted when they hold what the config gives, refused naming them when not.
+TEST(ConvertImport, RecomputedReferenceBuffersAreCheckedAndSkipped) {
+  struct Case {
+    CheckpointFormat format;
+    ModelConfig config;
+    std::vector<std::pair<std::string, RawTensor>> buffers;
+  };
+  const RawTensor alibi_t5{{2, 1, 2048}, fp32_alibi_buffer(2, 2048, 1.0)};
+  const RawTensor alibi_llama{{1, 2, 1, 2048}, fp32_alibi_buffer(2, 2048, 1.0)};
+  const RawTensor bipe_llama{{1, 2, 1, 2048}, fp32_alibi_buffer(2, 2048, 96.0)};
+  const std::vector<Case> cases = {
+      {CheckpointFormat::T5, tiny("t5", "abs_sin"),
+       {{"decoder.wpe.embed.weight", {{16384, 16}, fp32_sinusoid_table(16384, 16)}}}},
+      {CheckpointFormat::T5, tiny("t5", "rotary"),
+       {{"decoder.fixed_rotary_embedding.embed.weight", {{4096, 2}, fp32_sinusoid_table(4096, 2)}}}},
+      {CheckpointFormat::T5, tiny("t5", "alibi"), {{"decoder.alibi", alibi_t5}}},
+      {CheckpointFormat::Llama, tiny("llama", "alibi"),
+       {{"model.layers.0.self_attn.alibi", alibi_llama}, {"model.layers.1.self_attn.alibi", alibi_llama}}},
+      {CheckpointFormat::Llama,
+       tiny("llama", {{"type", "bipe_alibi"}, {"delimiters", {13}}}, {{"vocab_size", 16}}),
+       {{"model.layers.0.self_attn.alibi", bipe_llama}, {"model.layers.1.self_attn.alibi", bipe_llama}}},
+  };
+  for (const auto& c : cases) {
+    TempDir tmp;
+    const auto model = make_model(c.config);
+    export_checkpoint(c.format, *model, tmp.file("ref"));
+    const std::string st = tmp.file("ref") + "/model.safetensors";
+    const TensorMap good = read_tensors(st);
+    TensorMap m = good;
+    for (const auto& [name, t] : c.buffers) m[name] = t;
+    write_tensors(st, m, "F32");
+    expect_same_model(*model, *import_checkpoint(c.format, tmp.file("ref")), c.buffers[0].first);
+    // An edited buffer: the checkpoint computes something else.
+    m[c.buffers.back().first].values[2049 % m[c.buffers.back().first].values.size()] += 0.01f;
+    write_tensors(st, m, "F32");
+    expect_import_error(c.format, tmp.file("ref"),
+                        {"buffer '" + c.buffers.back().first + "'", "recomputes it"});
+  }
+}
+
+// --- bad input ----------------------------------------------------------------------------------
 
 struct BadFileCase {
   CheckpointFormat format;
@@ -376,15 +432,15 @@ TEST(ConvertImport, BadConfigFieldsAreNamed) {
       {CheckpointFormat::T5, tiny("t5", "nope"),
        [](auto& j) { j["position_encoding_type"] = "transformer_xl_relative_encoding"; },
        {"'position_encoding_type'", "transformer_xl"}},
-      {CheckpointFormat::T5, tiny("t5", "nope"), [](auto& j) { j["feed_forward_proj"] = "gated-gelu"; },
-       {"'feed_forward_proj'"}},
+      {CheckpointFormat::T5, tiny("t5", "nope"), [](auto& j) { j["feed_forward_proj"] = "gated-relu"; },
+       {"'feed_forward_proj'", "gated-gelu"}},
       {CheckpointFormat::T5, tiny("t5", "rotary"), [](auto& j) { j["rotary_dim"] = 8; },
        {"'rotary_dim'", "ignored"}},
       {CheckpointFormat::T5, tiny("t5", "nope"), [](auto& j) { j["d_kv"] = "8"; },
        {"'d_kv'", "integer"}},
-      // BiPE without bipe_delimiters: the reference's Llama ids 13 and 869, beyond this vocabulary.
+      // BiPE segments on the Llama ids 13 and 869 only, both beyond this vocabulary of 11.
       {CheckpointFormat::Llama, tiny("llama", "rotary"), [](auto& j) { j["rpe_type"] = "bipe_rope"; },
-       {"pe.delimiters", "token id 13", "not in the vocabulary"}},
+       {"'vocab_size'", "13 and 869"}},
       {CheckpointFormat::Llama, tiny("llama", "alibi"), [](auto& j) { j["rpe_type"] = "fire"; },
        {"'rpe_type'", "not supported"}},
       {CheckpointFormat::Llama, tiny("llama", "rotary"), [](auto& j) { j["num_key_value_heads"] = 1; },
@@ -440,6 +496,116 @@ TEST(ConvertExport, ModelsALayoutCannotExpressAreRefusedSayingWhy) {
     EXPECT_FALSE(fs::exists(out)) << e;
     EXPECT_FALSE(fs::exists(out + ".tmp")) << e;
   }
+}
+
+// Settings the reference code ignores or cannot build: refused, or exported with allow_lossy
+// saying what the reference computes instead; importing such an export gives what the
+// reference code computes (the lengen_config block is not trusted), with notes.
+TEST(ConvertExport, LossyExportsAreRefusedUnlessAllowedAndImportAsTheReferenceComputes) {
+  struct Case {
+    CheckpointFormat format;
+    ModelConfig config;
+    std::vector<std::string> needles;
+    // What the import does with the export: "differs" (computes as the reference code),
+    // "same" (later transformers build it as lengen does), "none" (the reference cannot load it).
+    std::string import = "differs";
+  };
+  const std::vector<Case> cases = {
+      {CheckpointFormat::T5, tiny("t5", {{"type", "t5_bias"}, {"max_distance", 64}}),
+       {"pe.max_distance 64", "max distance 128"}},
+      {CheckpointFormat::T5, tiny("t5", "nope", {{"ffn", "gelu"}}), {"ffn 'gelu'", "4.16.2"}, "same"},
+      {CheckpointFormat::T5, tiny("t5", "nope", {{"ffn", "swiglu"}}), {"gated-silu"}, "same"},
+      {CheckpointFormat::Llama,
+       tiny("llama", {{"type", "bipe_rope"}, {"delimiters", {1, 13}}}, {{"vocab_size", 16}}),
+       {"pe.delimiters [1, 13]", "13 and 869"}},
+      {CheckpointFormat::Llama,
+       tiny("llama", {{"type", "bipe_rope"}, {"delimiters", {13}}, {"base", 500.0}}, {{"vocab_size", 16}}),
+       {"pe.base 500", "base 10000"}},
+      {CheckpointFormat::Llama,
+       tiny("llama", {{"type", "bipe_alibi"}, {"delimiters", {13}}, {"intra_size", 8}}, {{"vocab_size", 16}}),
+       {"intra_size 8", "clamps the intra-segment index at 1023", "IndexError"}},
+      {CheckpointFormat::Llama, tiny("llama", "alibi", {{"d_head", 4}}), {"d_head 4", "head_dim"}, "none"},
+  };
+  for (const auto& c : cases) {
+    TempDir tmp;
+    const auto model = make_model(c.config);
+    const std::string label = c.config.to_json().dump();
+    const std::string e = error_of([&] { export_checkpoint(c.format, *model, tmp.file("refused")); });
+    for (const auto& n : c.needles) EXPECT_NE(e.find(n), std::string::npos) << e << " (want " << n << ")";
+    EXPECT_NE(e.find("--allow-lossy"), std::string::npos) << e;
+    EXPECT_FALSE(fs::exists(tmp.file("refused"))) << label;
+
+    std::vector<std::string> notes;
+    export_checkpoint(c.format, *model, tmp.file("ref"), ExportOptions{true}, &notes);
+    ASSERT_FALSE(notes.empty()) << label;
+    EXPECT_NE(notes[0].find(c.needles[0]), std::string::npos) << notes[0];
+    const auto j = read_json_file(tmp.file("ref") + "/config.json");
+    for (const char* unread : {"relative_attention_max_distance", "bipe_delimiters"})
+      EXPECT_FALSE(j.contains(unread)) << label;
+    if (c.format == CheckpointFormat::Llama)
+      for (const char* unread : {"rope_theta", "head_dim"}) EXPECT_FALSE(j.contains(unread)) << label;
+    if (c.import == "none") continue;
+    notes.clear();
+    const auto back = import_checkpoint(c.format, tmp.file("ref"), &notes);
+    if (c.import == "same") {
+      const Batch batch = testing::sample_batch(model->config().vocab_size, 3);
+      EXPECT_EQ(testing::score_of(*back, batch), testing::score_of(*model, batch)) << label;
+      continue;
+    }
+    EXPECT_NE(back->config().to_json(), model->config().to_json()) << label;
+    EXPECT_FALSE(notes.empty()) << label;
+  }
+  // What the import computes: T5 max distance 128, BiPE's delimiters and clamp.
+  TempDir tmp;
+  export_checkpoint(CheckpointFormat::T5, *make_model(tiny("t5", {{"type", "t5_bias"}, {"max_distance", 64}})),
+                    tmp.file("t5"), ExportOptions{true});
+  EXPECT_EQ(t5_bias_settings(import_checkpoint(CheckpointFormat::T5, tmp.file("t5"))->config()).max_distance, 128);
+  export_checkpoint(CheckpointFormat::Llama,
+                    *make_model(tiny("llama", {{"type", "bipe_alibi"}, {"delimiters", {1}}, {"intra_size", 8}},
+                                     {{"vocab_size", 900}})),
+                    tmp.file("bipe"), ExportOptions{true});
+  const ModelConfig bipe = import_checkpoint(CheckpointFormat::Llama, tmp.file("bipe"))->config();
+  EXPECT_EQ(bipe.pe["delimiters"], nlohmann::json({13, 869}));
+  EXPECT_EQ(bipe.pe["intra_clamp"], 7);
+}
+
+// Config fields the reference code never reads are imported as it computes, with a note.
+TEST(ConvertImport, FieldsTheReferenceIgnoresAreOverriddenWithNotes) {
+  TempDir tmp;
+  export_checkpoint(CheckpointFormat::T5, *make_model(tiny("t5", "t5_bias")), tmp.file("t5"));
+  edit_config(tmp.file("t5"), [](nlohmann::json& j) {
+    j.erase("lengen_config");
+    j["relative_attention_max_distance"] = 64;
+  });
+  std::vector<std::string> notes;
+  auto t5 = import_checkpoint(CheckpointFormat::T5, tmp.file("t5"), &notes);
+  EXPECT_EQ(t5_bias_settings(t5->config()).max_distance, 128);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("relative_attention_max_distance 64 is ignored"), std::string::npos) << notes[0];
+
+  const auto bipe_model = make_model(
+      tiny("llama", {{"type", "bipe_rope"}, {"delimiters", {13}}}, {{"vocab_size", 16}}));
+  export_checkpoint(CheckpointFormat::Llama, *bipe_model, tmp.file("bipe"));
+  edit_config(tmp.file("bipe"), [](nlohmann::json& j) {
+    j.erase("lengen_config");
+    j["rope_theta"] = 500.0;
+    j["bipe_delimiters"] = {3};
+    j["train_scale"] = 2048;
+  });
+  // A bigger table with BiPE's clamp at 1023: rows 1024.. are never read.
+  const std::string st = tmp.file("bipe") + "/model.safetensors";
+  TensorMap m = read_tensors(st);
+  m["model.embeds.0.weight"].shape[0] = 2048;
+  m["model.embeds.0.weight"].values.resize(2048 * 16, 0.0f);
+  write_tensors(st, m, "F32");
+  notes.clear();
+  const auto bipe = import_checkpoint(CheckpointFormat::Llama, tmp.file("bipe"), &notes);
+  EXPECT_EQ(bipe->config().pe["base"], 10000.0);
+  EXPECT_EQ(bipe->config().pe["delimiters"], nlohmann::json({13}));
+  EXPECT_EQ(bipe->config().pe["intra_clamp"], 1023);
+  EXPECT_EQ(notes.size(), 2u) << fmt::format("{}", fmt::join(notes, "\n"));
+  const Batch batch = testing::sample_batch(16, 3);
+  EXPECT_EQ(testing::score_of(*bipe, batch), testing::score_of(*bipe_model, batch));
 }
 
 TEST(ConvertCli, ConvertCommandWritesAndReportsErrors) {

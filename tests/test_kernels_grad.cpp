@@ -72,6 +72,11 @@ TEST(KernelGrad, Activations) {
   k::swiglu_backward(dx.data(), dy.data(), R.data(), x.data(), y.data(), n);
   expect_gradient("swiglu gate", x, dx, fs, 1e-3, 1e-3, 1e-3);
   expect_gradient("swiglu up", y, dy, fs, 1e-3, 1e-3, 1e-3);
+  // geglu (tanh GELU gate)
+  auto fgg = [&] { k::geglu_forward(out.data(), x.data(), y.data(), n); return dot(out, R); };
+  k::geglu_backward(dx.data(), dy.data(), R.data(), x.data(), y.data(), n);
+  expect_gradient("geglu gate", x, dx, fgg, 1e-3, 1e-3, 1e-3);
+  expect_gradient("geglu up", y, dy, fgg, 1e-3, 1e-3, 1e-3);
   // relu: coordinates away from the kink only
   auto fr = [&] { k::relu_forward(out.data(), x.data(), n); return dot(out, R); };
   k::relu_backward(dx.data(), R.data(), x.data(), n);

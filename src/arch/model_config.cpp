@@ -30,7 +30,8 @@ std::string enum_name(E value, std::initializer_list<std::pair<const char*, E>> 
 const std::initializer_list<std::pair<const char*, NormKind>> kNorms = {
     {"rmsnorm", NormKind::RmsNorm}, {"layernorm", NormKind::LayerNorm}};
 const std::initializer_list<std::pair<const char*, FfnKind>> kFfns = {
-    {"relu", FfnKind::Relu}, {"gelu", FfnKind::Gelu}, {"swiglu", FfnKind::SwiGlu}};
+    {"relu", FfnKind::Relu}, {"gelu", FfnKind::Gelu}, {"swiglu", FfnKind::SwiGlu},
+    {"geglu", FfnKind::GeGlu}};
 const std::initializer_list<std::pair<const char*, InitKind>> kInits = {
     {"t5", InitKind::T5}, {"normal", InitKind::Normal}};
 const std::initializer_list<std::pair<const char*, bool>> kQkScales = {
@@ -162,7 +163,7 @@ void ModelConfig::validate(const std::string& where) const {
     // The embedding (and an untied head) plus every block's attention and FFN matrices.
     const double V = vocab_size, D = d_model, HD = double(n_heads) * d_head, F = d_ff;
     const double matrices = V * D * (tie_embeddings ? 1 : 2) +
-                            double(n_layers) * (4 * HD * D + (ffn == FfnKind::SwiGlu ? 3 : 2) * F * D);
+                            double(n_layers) * (4 * HD * D + (gated_ffn() ? 3 : 2) * F * D);
     if (matrices > kMaxModelParameters)
       fail("{}: the sizes (vocab_size {}, d_model {}, n_layers {}, n_heads {}, d_head {}, d_ff {}) "
            "make {:.3g} parameters, more than the limit of {:.3g}",

@@ -8,7 +8,9 @@
 namespace lengen {
 
 enum class NormKind { RmsNorm, LayerNorm };
-enum class FfnKind { Relu, Gelu, SwiGlu };
+// Gated FFNs (SwiGlu: silu(gate) * up; GeGlu: gelu_tanh(gate) * up, T5 v1.1's "gated-gelu")
+// have three weight matrices.
+enum class FfnKind { Relu, Gelu, SwiGlu, GeGlu };
 enum class InitKind { T5, Normal };
 
 // The model's weight matrices together (encoding tensors included) may hold at most this many
@@ -41,6 +43,11 @@ struct ModelConfig {
 
   std::string pe_type() const { return pe.at("type").get<std::string>(); }
   int hd() const { return n_heads * d_head; }
+  bool gated_ffn() const { return ffn == FfnKind::SwiGlu || ffn == FfnKind::GeGlu; }
+  // The token embedding's init std: embed_init_std, else the family's (t5 init: 1).
+  float token_embedding_std() const {
+    return embed_init_std > 0 ? embed_init_std : init == InitKind::T5 ? 1.0f : init_std;
+  }
 
   // Applies the family preset named in j["family"] (default t5), then every other key of j.
   // `where` names the source in errors (a file name). Checks the keys of this struct; the

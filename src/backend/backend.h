@@ -159,6 +159,10 @@ class Backend {
   virtual void swiglu_forward(float* out, const float* gate, const float* up, size_t n) = 0;
   virtual void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
                                const float* up, size_t n) = 0;
+  // out = gelu_tanh(gate) * up: T5's "gated-gelu" (HF gelu_new, the tanh approximation)
+  virtual void geglu_forward(float* out, const float* gate, const float* up, size_t n) = 0;
+  virtual void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                              const float* up, size_t n) = 0;
   // In place; element i kept iff a hash of (key, i) says so (mask recomputed in backward).
   virtual void dropout_forward(float* x, size_t n, float p, uint64_t key) = 0;
   virtual void dropout_backward(float* dx, size_t n, float p, uint64_t key) = 0;

@@ -12,6 +12,7 @@ namespace lengen::cli {
 void register_convert_commands(CLI::App& app) {
   struct Options {
     std::string from, to, in, out;
+    bool allow_lossy = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand(
@@ -24,9 +25,16 @@ void register_convert_commands(CLI::App& app) {
       ->check(CLI::IsMember(formats));
   cmd->add_option("IN", o->in, "Checkpoint directory to read")->required();
   cmd->add_option("OUT", o->out, "Directory to write (replaced atomically)")->required();
+  cmd->add_flag("--allow-lossy", o->allow_lossy,
+                "Export a model whose settings the reference code would ignore or cannot build "
+                "(refused otherwise), printing what it computes differently");
   cmd->callback([o] {
     const auto from = parse_checkpoint_format(o->from), to = parse_checkpoint_format(o->to);
-    convert_checkpoint(from, to, o->in, o->out);
+    std::vector<std::string> notes;
+    ExportOptions options;
+    options.allow_lossy = o->allow_lossy;
+    convert_checkpoint(from, to, o->in, o->out, options, &notes);
+    for (const auto& n : notes) fmt::print(stderr, "note: {}\n", n);
     fmt::print("wrote {} ({} layout, from {} layout {})\n", o->out, o->to, o->from, o->in);
   });
 }

@@ -55,15 +55,16 @@ ActivationKind activation_of(FfnKind f) {
   return f == FfnKind::Gelu ? ActivationKind::Gelu : ActivationKind::Relu;
 }
 
-// a.ffn_h [N, F] = act(W_up ln2) or silu(W_gate ln2) * (W_up ln2)
+// a.ffn_h [N, F] = act(W_up ln2) or gate_act(W_gate ln2) * (W_up ln2) (gate_act silu or gelu_tanh)
 void ffn_forward(const Transformer& m, const BlockWeights& w, const BlockActs& a, int N) {
   Backend& be = m.backend();
   const int D = m.config().d_model, F = m.config().d_ff;
   const size_t NF = size_t(N) * F;
-  if (m.config().ffn == FfnKind::SwiGlu) {
+  if (m.config().gated_ffn()) {
     be.linear_forward(a.ffn_a, a.ln2, m.param(w.w_gate), N, D, F);
     be.linear_forward(a.ffn_b, a.ln2, m.param(w.w_up), N, D, F);
-    be.swiglu_forward(a.ffn_h, a.ffn_a, a.ffn_b, NF);
+    if (m.config().ffn == FfnKind::GeGlu) be.geglu_forward(a.ffn_h, a.ffn_a, a.ffn_b, NF);
+    else be.swiglu_forward(a.ffn_h, a.ffn_a, a.ffn_b, NF);
   } else {
     be.linear_forward(a.ffn_a, a.ln2, m.param(w.w_up), N, D, F);
     be.activation_forward(activation_of(m.config().ffn), a.ffn_h, a.ffn_a, NF);
@@ -76,8 +77,9 @@ void ffn_backward(Transformer& m, const BlockWeights& w, const BlockActs& a,
   Backend& be = m.backend();
   const int D = m.config().d_model, F = m.config().d_ff;
   const size_t NF = size_t(N) * F;
-  if (m.config().ffn == FfnKind::SwiGlu) {
-    be.swiglu_backward(d.d_a, d.d_b, d.d_h, a.ffn_a, a.ffn_b, NF);
+  if (m.config().gated_ffn()) {
+    if (m.config().ffn == FfnKind::GeGlu) be.geglu_backward(d.d_a, d.d_b, d.d_h, a.ffn_a, a.ffn_b, NF);
+    else be.swiglu_backward(d.d_a, d.d_b, d.d_h, a.ffn_a, a.ffn_b, NF);
     be.linear_backward(d.d_norm, m.grad(w.w_gate), d.d_a, a.ln2, m.param(w.w_gate), N, D, F, false);
     be.linear_backward(d.d_norm, m.grad(w.w_up), d.d_b, a.ln2, m.param(w.w_up), N, D, F, true);
   } else {

@@ -1,5 +1,6 @@
 #include "model/convert.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -95,6 +96,36 @@ std::set<std::string> hf_harmless_fields(std::set<std::string> more) {
 
 double json_float(float v) { return std::stod(fmt::format("{}", v)); }
 
+ExtraTensor sinusoid_buffer(const std::string& ref, int rows, int dim) {
+  ExtraTensor e{ref, {rows, dim}, "", {}, {}};
+  const int half = dim / 2;
+  e.expected.resize(size_t(rows) * dim);
+  e.tolerance.resize(e.expected.size());
+  for (int t = 0; t < rows; ++t)
+    for (int i = 0; i < half; ++i) {
+      const double f = std::pow(10000.0, -2.0 * i / dim), angle = t * f;
+      // The reference rounds f and t f to fp32 (a few ulps, 2^-24 each, of the angle); sin and
+      // cos themselves are within an ulp.
+      const float tol = float(8.0 * angle * std::ldexp(1.0, -24) + 1e-6);
+      const size_t at = size_t(t) * dim + i;
+      e.expected[at] = float(std::sin(angle)), e.expected[at + half] = float(std::cos(angle));
+      e.tolerance[at] = e.tolerance[at + half] = tol;
+    }
+  return e;
+}
+
+ExtraTensor alibi_buffer(const std::string& ref, const std::vector<double>& slopes, int cols,
+                         std::vector<int64_t> shape) {
+  ExtraTensor e{ref, std::move(shape), "", {}, {}};
+  for (double slope : slopes)
+    for (int j = 0; j < cols; ++j) {
+      const float v = float(slope) * float(j);  // fp32 tensor product, as torch computes it
+      e.expected.push_back(v);
+      e.tolerance.push_back(1e-6f * std::abs(v) + 1e-6f);
+    }
+  return e;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The generic importer / exporter of a reference layout
 
@@ -124,7 +155,31 @@ void check_coverage(const ReferenceFormat& f, const Transformer& model,
       fail("the {} layout has no place for tensor '{}' of this model", f.name(), t.name);
 }
 
-std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const std::string& dir) {
+// Checks a tied copy or a recomputed buffer of the reference (ExtraTensor).
+void check_extra_tensor(const ExtraTensor& e, const io::SafetensorsFile& file,
+                        const std::string& weights_path) {
+  int64_t numel = 1;
+  for (int64_t d : e.shape) numel *= d;
+  std::vector<float> values(static_cast<size_t>(numel));
+  file.read_f32(e.ref, e.shape, values.data());
+  if (!e.same_as.empty()) {
+    std::vector<float> other(values.size());
+    file.read_f32(e.same_as, e.shape, other.data());
+    if (std::memcmp(values.data(), other.data(), values.size() * sizeof(float)) != 0)
+      fail("{}: tensor '{}' differs from '{}'; the config ties them (tie_word_embeddings)",
+           weights_path, e.ref, e.same_as);
+  }
+  if (e.expected.size() != values.size()) return;
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!(std::abs(values[i] - e.expected[i]) <= e.tolerance[i]))
+      fail("{}: buffer '{}' holds {} at flat index {} where the config gives {}: the reference "
+           "code recomputes it from the config, so this checkpoint computes something else "
+           "(an edited buffer or another code version); refusing to import it",
+           weights_path, e.ref, values[i], i, e.expected[i]);
+}
+
+std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const std::string& dir,
+                                              Notes& notes) {
   const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
   const std::string weights_path = (std::filesystem::path(dir) / "model.safetensors").string();
   nlohmann::json j = read_json_file(config_path);
@@ -134,15 +189,21 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
     block = j[kLengenKey];
     j.erase(kLengenKey);
   }
-  ModelConfig config = f.import_config(j, config_path);
-  // The native config left by our exporter, when it says the same as the reference fields
-  // (a hand-edited reference config wins over a stale block).
+  ModelConfig config = f.import_config(j, config_path, notes);
+  // The native config left by our exporter, when it says the same as the reference fields and
+  // the export lost nothing (a hand-edited reference config wins over a stale block, and a
+  // lossy export imports as what the reference code computes).
   if (!block.is_null()) {
     const ModelConfig native =
         model_config_from_json(block, config_path + ": " + kLengenKey);
     bool same = false;
     try {
-      same = f.export_config(native) == f.export_config(config);
+      Notes lossy, unused;
+      same = f.export_config(native, lossy) == f.export_config(config, unused) && lossy.empty();
+      if (!lossy.empty())
+        notes.push_back(fmt::format("{}: the {} block describes a model this layout cannot "
+                                    "carry exactly (an --allow-lossy export); imported as the "
+                                    "reference code computes it", config_path, kLengenKey));
     } catch (const Error&) {
     }
     if (same) config = native;
@@ -162,18 +223,9 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
     file.read_f32(n.ref, t.shape, params.data() + t.offset);
     known.insert(n.ref);
   }
-  for (const auto& e : f.extra_tensors(config)) {
+  for (const auto& e : f.extra_tensors(config, j)) {
     known.insert(e.ref);
-    if (!file.has(e.ref)) continue;
-    int64_t numel = 1;
-    for (int64_t d : e.shape) numel *= d;
-    std::vector<float> values(static_cast<size_t>(numel)), other(values.size());
-    file.read_f32(e.ref, e.shape, values.data());
-    if (e.same_as.empty()) continue;
-    file.read_f32(e.same_as, e.shape, other.data());
-    if (std::memcmp(values.data(), other.data(), values.size() * sizeof(float)) != 0)
-      fail("{}: tensor '{}' differs from '{}'; the config ties them (tie_word_embeddings)",
-           weights_path, e.ref, e.same_as);
+    if (file.has(e.ref)) check_extra_tensor(e, file, weights_path);
   }
   for (const auto& name : file.names())
     if (!known.count(name) && !f.ignored(name, config))
@@ -183,9 +235,16 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
   return model;
 }
 
-void export_reference(const ReferenceFormat& f, const Transformer& model, const std::string& dir) {
+void export_reference(const ReferenceFormat& f, const Transformer& model, const std::string& dir,
+                      bool allow_lossy, Notes& notes) {
   const ModelConfig& c = model.config();
-  nlohmann::json config = f.export_config(c);
+  Notes lossy;
+  nlohmann::json config = f.export_config(c, lossy);
+  if (!lossy.empty() && !allow_lossy)
+    fail("refusing to export to the {} layout: the reference code would compute a different "
+         "model:\n  - {}\n(--allow-lossy exports anyway and prints these lines)",
+         f.name(), fmt::join(lossy, "\n  - "));
+  for (const auto& l : lossy) notes.push_back("lossy export: " + l);
   config[kLengenKey] = c.to_json();
   const auto names = f.tensors(c);
   check_coverage(f, model, names);
@@ -233,21 +292,27 @@ const convert::ReferenceFormat& reference(CheckpointFormat f) {
 }
 }  // namespace
 
-std::unique_ptr<Transformer> import_checkpoint(CheckpointFormat from, const std::string& dir) {
+std::unique_ptr<Transformer> import_checkpoint(CheckpointFormat from, const std::string& dir,
+                                               std::vector<std::string>* notes) {
   if (!std::filesystem::is_directory(dir)) fail("{}: no such checkpoint directory", dir);
   if (from == CheckpointFormat::Native) return load_model(dir);
-  return convert::import_reference(reference(from), dir);
+  convert::Notes local;
+  auto model = convert::import_reference(reference(from), dir, notes ? *notes : local);
+  return model;
 }
 
-void export_checkpoint(CheckpointFormat to, const Transformer& model, const std::string& dir) {
+void export_checkpoint(CheckpointFormat to, const Transformer& model, const std::string& dir,
+                       const ExportOptions& options, std::vector<std::string>* notes) {
   if (to == CheckpointFormat::Native) return save_model(dir, model);
-  convert::export_reference(reference(to), model, dir);
+  convert::Notes local;
+  convert::export_reference(reference(to), model, dir, options.allow_lossy, notes ? *notes : local);
 }
 
 void convert_checkpoint(CheckpointFormat from, CheckpointFormat to, const std::string& in_dir,
-                        const std::string& out_dir) {
-  const auto model = import_checkpoint(from, in_dir);
-  export_checkpoint(to, *model, out_dir);
+                        const std::string& out_dir, const ExportOptions& options,
+                        std::vector<std::string>* notes) {
+  const auto model = import_checkpoint(from, in_dir, notes);
+  export_checkpoint(to, *model, out_dir, options, notes);
 }
 
 }  // namespace lengen

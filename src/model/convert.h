@@ -25,10 +25,21 @@ CheckpointFormat parse_checkpoint_format(const std::string& name);  // native, t
 std::string checkpoint_format_name(CheckpointFormat f);
 std::vector<std::string> checkpoint_format_names();
 
-std::unique_ptr<Transformer> import_checkpoint(CheckpointFormat from, const std::string& dir);
-void export_checkpoint(CheckpointFormat to, const Transformer& model, const std::string& dir);
+// Import computes what the reference code computes: config fields it ignores are overridden
+// as it does, each with a line in `notes` (when given).
+std::unique_ptr<Transformer> import_checkpoint(CheckpointFormat from, const std::string& dir,
+                                               std::vector<std::string>* notes = nullptr);
+struct ExportOptions {
+  // Export a model whose settings the reference code would ignore or cannot build (instead of
+  // refusing it); `notes` then says what the reference code computes differently.
+  bool allow_lossy = false;
+};
+void export_checkpoint(CheckpointFormat to, const Transformer& model, const std::string& dir,
+                       const ExportOptions& options = {},
+                       std::vector<std::string>* notes = nullptr);
 // import_checkpoint + export_checkpoint.
 void convert_checkpoint(CheckpointFormat from, CheckpointFormat to, const std::string& in_dir,
-                        const std::string& out_dir);
+                        const std::string& out_dir, const ExportOptions& options = {},
+                        std::vector<std::string>* notes = nullptr);
 
 }  // namespace lengen

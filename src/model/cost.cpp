@@ -7,7 +7,7 @@ namespace {
 // the output head.
 double linear_macs_per_token(const ModelConfig& c) {
   const double D = c.d_model, HD = c.hd(), F = c.d_ff;
-  const double ffn_mats = c.ffn == FfnKind::SwiGlu ? 3 : 2;
+  const double ffn_mats = c.gated_ffn() ? 3 : 2;
   return c.n_layers * (4 * D * HD + ffn_mats * D * F) + D * c.vocab_size;
 }
 
@@ -36,7 +36,7 @@ double decode_flops(const ModelConfig& c, int B, int prompt, int new_tokens) {
 TrainingMemory training_memory(const ModelConfig& c, size_t num_parameters, int B, int T) {
   const size_t f = sizeof(float), N = size_t(B) * T, D = c.d_model, HD = c.hd(), F = c.d_ff;
   const size_t H = c.n_heads, L = c.n_layers;
-  const size_t ffn_saved = (c.ffn == FfnKind::SwiGlu ? 3 : 2) * N * F;
+  const size_t ffn_saved = (c.gated_ffn() ? 3 : 2) * N * F;
   // Fused attention keeps one log-sum-exp per (query, head), no probabilities.
   const size_t per_layer = 4 * N * D + 4 * N * HD + N * H + ffn_saved + 4 * N;
   TrainingMemory m;
@@ -47,7 +47,7 @@ TrainingMemory training_memory(const ModelConfig& c, size_t num_parameters, int 
   // Backward scratch: residual, branch and norm gradients [N, D], FFN gradients [N, F] (two,
   // three for SwiGLU), attention gradients d_att, dq, dk, dv [N, HD] (plus a fixed tile of
   // scores per thread).
-  m.scratch = (3 * N * D + (c.ffn == FfnKind::SwiGlu ? 3 : 2) * N * F + 4 * N * HD) * f;
+  m.scratch = (3 * N * D + (c.gated_ffn() ? 3 : 2) * N * F + 4 * N * HD) * f;
   return m;
 }
 

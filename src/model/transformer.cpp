@@ -22,7 +22,7 @@ void Transformer::build_layout() {
   const bool t5 = cfg_.init == InitKind::T5;
   const float s = cfg_.init_std;
   // SPEC 1.1: embedding N(0,1); q N(0,(D dh)^-1/2); k, v, o, wi N(0, D^-1/2); wo N(0, F^-1/2).
-  const float std_embed = cfg_.embed_init_std > 0 ? cfg_.embed_init_std : t5 ? 1.0f : s;
+  const float std_embed = cfg_.token_embedding_std();
   const float std_q = t5 ? float(std::pow(double(D) * cfg_.d_head, -0.5)) : s;
   const float std_d = t5 ? float(std::pow(double(D), -0.5)) : s;
   const float std_f = t5 ? float(std::pow(double(F), -0.5)) : s;
@@ -43,7 +43,7 @@ void Transformer::build_layout() {
     w.wo = add(p + "self_attn.o_proj.weight", {D, HD}, Init::Normal, std_d);
     w.norm2_w = add(p + "post_attention_layernorm.weight", {D}, Init::Ones);
     if (ln) w.norm2_b = add(p + "post_attention_layernorm.bias", {D}, Init::Zeros);
-    if (cfg_.ffn == FfnKind::SwiGlu)
+    if (cfg_.gated_ffn())
       w.w_gate = add(p + "mlp.gate_proj.weight", {F, D}, Init::Normal, std_d);
     w.w_up = add(p + "mlp.up_proj.weight", {F, D}, Init::Normal, std_d);
     w.w_down = add(p + "mlp.down_proj.weight", {D, F}, Init::Normal, std_f);

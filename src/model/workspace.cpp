@@ -12,7 +12,7 @@ void Workspace::prepare(int B, int Q, int M, Mode mode) {
   const size_t N = size_t(B) * Q, D = c.d_model, HD = c.hd(), F = c.d_ff, V = c.vocab_size;
   const bool training = mode == Mode::Training;
   const int slots = training ? c.n_layers : 1;
-  const bool gated = c.ffn == FfnKind::SwiGlu;
+  const bool gated = c.gated_ffn();
   auto lay_out = [&](Carver& at) {
     blocks_.assign(size_t(slots), BlockActs{});
     for (BlockActs& a : blocks_) {

@@ -67,7 +67,7 @@ class AbsSin final : public PositionalEncoding {
 
 std::unique_ptr<PositionalEncoding> make_abs_sin(const ModelConfig& c, const std::string& where) {
   const PeOptions o(c.pe, where, {"scale"});
-  const double embed_std = c.embed_init_std > 0 ? c.embed_init_std : c.init == InitKind::T5 ? 1.0 : c.init_std;
+  const double embed_std = c.token_embedding_std();
   const double scale = o.get_double("scale", embed_std);
   if (!(scale > 0) || !std::isfinite(scale)) o.error("scale", "must be a positive number");
   if (c.d_model % 2) fail("{}: pe 'abs_sin' needs an even d_model, got {}", where, c.d_model);

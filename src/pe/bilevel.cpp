@@ -17,7 +17,7 @@ namespace {
 
 // The keys of both encodings, and bipe_rope's RoPE base.
 PeOptions bilevel_options(const ModelConfig& c, const std::string& where) {
-  std::vector<std::string> keys = {"delimiters", "intra_size", "init_std"};
+  std::vector<std::string> keys = {"delimiters", "intra_size", "intra_clamp", "init_std"};
   if (c.pe_type() == "bipe_rope") keys.push_back("base");
   return PeOptions(c.pe, where, keys);
 }
@@ -29,6 +29,10 @@ BilevelSettings bilevel_settings(const ModelConfig& c, const std::string& where)
   BilevelSettings s;
   s.intra_size = o.get_int("intra_size", 1024);
   if (s.intra_size < 2) o.error("intra_size", fmt::format("must be >= 2, got {}", s.intra_size));
+  s.intra_clamp = o.get_int("intra_clamp", s.intra_size - 1);
+  if (s.intra_clamp < 1 || s.intra_clamp > s.intra_size - 1)
+    o.error("intra_clamp", fmt::format("must be in 1..intra_size - 1 = {}, got {}",
+                                       s.intra_size - 1, s.intra_clamp));
   if (!c.pe.contains("delimiters") || !c.pe["delimiters"].is_array() || c.pe["delimiters"].empty())
     o.error("delimiters",
             "must be a non-empty list of token ids (the tokens that end a segment, e.g. the "
@@ -54,7 +58,8 @@ float bilevel_init_std(const ModelConfig& c, const std::string& where) {
 }
 
 Segmenter::Segmenter(const BilevelSettings& s, int vocab_size)
-    : delimiter_(size_t(vocab_size), 0), intra_size_(s.intra_size) {
+    : delimiter_(size_t(vocab_size), 0),
+      intra_clamp_(s.intra_clamp >= 0 ? s.intra_clamp : s.intra_size - 1) {
   for (int32_t d : s.delimiters) {
     if (d < 0 || d >= vocab_size)
       fail("bilevel delimiter id {} is not in the vocabulary of {}", d, vocab_size);
@@ -64,12 +69,12 @@ Segmenter::Segmenter(const BilevelSettings& s, int vocab_size)
 
 void Segmenter::next(State& state, int32_t token, int32_t& seg, int32_t& intra) const {
   seg = state.seg;
-  intra = std::min(state.intra, intra_size_ - 1);
+  intra = std::min(state.intra, intra_clamp_);
   if (is_delimiter(token)) {
     ++state.seg;
     state.intra = 0;
-  } else if (state.intra < intra_size_) {
-    ++state.intra;  // saturates: any count >= A - 1 maps to the last row anyway
+  } else if (state.intra <= intra_clamp_) {
+    ++state.intra;  // saturates: any count >= intra_clamp maps to the clamp row anyway
   }
 }
 

@@ -13,18 +13,21 @@
 
 namespace lengen {
 
-// Options pe.delimiters (token ids, required, each inside the vocabulary) and pe.intra_size
-// (rows A of the intra-segment table, default 1024).
+// Options pe.delimiters (token ids, required, each inside the vocabulary), pe.intra_size
+// (rows A of the intra-segment table, default 1024) and pe.intra_clamp (the largest intra id,
+// default A - 1; BiPE's released code clamps at 1023 whatever its table size, so checkpoints
+// imported from it carry min(1023, A - 1)).
 struct BilevelSettings {
   std::vector<int32_t> delimiters;
   int intra_size = 1024;
+  int intra_clamp = -1;  // -1: intra_size - 1
 };
 bool is_bilevel(const ModelConfig& c);
 // Validates the encoding's keys (bipe_rope also has `base`, 10000); errors name `where`.
 BilevelSettings bilevel_settings(const ModelConfig& c, const std::string& where);
 
 // The segmentation of SPEC 6: segment_id = number of delimiters before the token, intra_id =
-// tokens since the last delimiter, clamped to A - 1. The state carries across calls, so a
+// tokens since the last delimiter, clamped to intra_clamp (A - 1 unless set). The state carries across calls, so a
 // sequence decoded token by token gets the ids it would get in one piece.
 class Segmenter {
  public:
@@ -41,7 +44,7 @@ class Segmenter {
 
  private:
   std::vector<char> delimiter_;  // [vocab]
-  int intra_size_;
+  int intra_clamp_;
 };
 
 // The part shared by both encodings: the segment streams and the input table [A, D]

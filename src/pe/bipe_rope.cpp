@@ -28,7 +28,7 @@ class BipeRope final : public BilevelEncoding {
 
 std::unique_ptr<PositionalEncoding> make_bipe_rope(const ModelConfig& c, const std::string& where) {
   const BilevelSettings s = bilevel_settings(c, where);
-  PeOptions o(c.pe, where, {"delimiters", "intra_size", "init_std", "base"});
+  PeOptions o(c.pe, where, {"delimiters", "intra_size", "intra_clamp", "init_std", "base"});
   const double base = o.get_double("base", 10000.0);
   if (!(base > 1)) o.error("base", "must be > 1");
   if (c.d_head % 2 || c.d_head > 1024)

@@ -144,6 +144,8 @@ class PE(nn.Module):
             # (half-split, all dims) or ALiBi (slopes x96) on the segment index.
             self.delimiters = set(pe["delimiters"])
             self.intra_size = pe.get("intra_size", 1024)
+            # BiPE's released get_bilevel_ids clamps at 1023 whatever the table size
+            self.intra_clamp = pe.get("intra_clamp", self.intra_size - 1)
             self.bipe = nn.Module()
             self.bipe.intra = nn.Embedding(self.intra_size, D, padding_idx=self.intra_size - 1)
             if self.type == "bipe_rope":
@@ -174,12 +176,12 @@ class PE(nn.Module):
 
     def bilevel_ids(self, tokens: torch.Tensor):
         """Per row: segment index (delimiters counted before the token) and intra-segment
-        index (tokens since the last delimiter, clamped to intra_size - 1). [B, T] each."""
+        index (tokens since the last delimiter, clamped to intra_clamp). [B, T] each."""
         seg, intra = torch.zeros_like(tokens), torch.zeros_like(tokens)
         for b in range(tokens.shape[0]):
             s = i = 0
             for t, tok in enumerate(tokens[b].tolist()):
-                seg[b, t], intra[b, t] = s, min(i, self.intra_size - 1)
+                seg[b, t], intra[b, t] = s, min(i, self.intra_clamp)
                 if tok in self.delimiters:
                     s, i = s + 1, 0
                 else:
@@ -349,7 +351,7 @@ class MLP(nn.Module):
     def __init__(self, c: RefConfig):
         super().__init__()
         self.kind = c.ffn
-        if c.ffn == "swiglu":
+        if c.ffn in ("swiglu", "geglu"):
             self.gate_proj = nn.Linear(c.d_model, c.d_ff, bias=False)
         self.up_proj = nn.Linear(c.d_model, c.d_ff, bias=False)  # T5's wi
         self.down_proj = nn.Linear(c.d_ff, c.d_model, bias=False)  # T5's wo
@@ -359,6 +361,8 @@ class MLP(nn.Module):
             return self.down_proj(F.relu(self.up_proj(x)))
         if self.kind == "gelu":
             return self.down_proj(F.gelu(self.up_proj(x)))  # exact (erf) GELU
+        if self.kind == "geglu":  # T5 v1.1 gated-gelu: HF gelu_new, the tanh approximation
+            return self.down_proj(F.gelu(self.gate_proj(x), approximate="tanh") * self.up_proj(x))
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 

@@ -70,6 +70,8 @@ CASES += [
     ("t5", "abs_sin_dropout0.1", {"type": "abs_sin"}, {"dropout": 0.1}),
     # abs_sin's table scale: the family default (llama: its init std) and an explicit one
     ("llama", "abs_sin_scale0.5", {"type": "abs_sin", "scale": 0.5}, {}),
+    # T5 v1.1's gated-gelu FFN (tanh GELU gate), as the upstream t5 layout's feed_forward_proj
+    ("t5", "t5_bias_geglu", {"type": "t5_bias"}, {"ffn": "geglu"}),
     # the gpt2 variant: LayerNorm with bias, GELU, tied unscaled head
     ("gpt2", "nope", {"type": "nope"}, {}),
     ("gpt2", "abs_learned", {"type": "abs_learned", "max_positions": ABS_LEARNED_TABLE}, {}),
@@ -84,6 +86,8 @@ CASES += [
     ("llama", "bipe_alibi", {"type": "bipe_alibi", **BIPE}, {}),
     ("llama", "bipe_alibi_h6", {"type": "bipe_alibi", **BIPE}, {"n_heads": 6}),
     ("llama", "bipe_rope_base500_A1024", {"type": "bipe_rope", "delimiters": [3], "base": 500}, {}),
+    # a clamp below the table's last row (BiPE's released code clamps at 1023 with larger tables)
+    ("llama", "bipe_alibi_clamp5", {"type": "bipe_alibi", **BIPE, "intra_clamp": 5}, {}),
     ("t5", "bipe_rope", {"type": "bipe_rope", **BIPE}, {}),
     ("t5", "bipe_alibi", {"type": "bipe_alibi", **BIPE}, {}),
 ]

@@ -30,14 +30,13 @@ T5_PE = {"none": "nope", "abs_sinusoid": "abs_sin", "abs_learned": "abs_learned"
 def t5_reference(directory) -> LengenReference:
     cfg = json.loads((directory / "config.json").read_text())
     pe = {"type": T5_PE[cfg["position_encoding_type"]]}
-    if pe["type"] == "t5_bias":
-        pe.update(num_buckets=cfg["relative_attention_num_buckets"],
-                  max_distance=cfg["relative_attention_max_distance"])
+    if pe["type"] == "t5_bias":  # transformers 4.16.2's compute_bias: max distance always 128
+        pe.update(num_buckets=cfg["relative_attention_num_buckets"], max_distance=128)
     if pe["type"] == "abs_learned":
         pe["max_positions"] = 2048  # the reference's fixed table size
     if pe["type"] == "rotary":  # the reference: int(0.25 * d_kv) dims, GPT-J pairs, base 1e4
         pe.update(rotary_dim=int(0.25 * cfg["d_kv"]), pairing="interleaved", base=10000.0)
-    ffn = {"relu": "relu", "gelu": "gelu", "gated-silu": "swiglu"}[cfg["feed_forward_proj"]]
+    ffn = {"relu": "relu", "gated-gelu": "geglu"}[cfg["feed_forward_proj"]]  # what 4.16.2 builds
     tied = cfg.get("tie_word_embeddings", True)
     c = RefConfig(family="t5", vocab_size=cfg["vocab_size"], d_model=cfg["d_model"],
                   n_layers=cfg["num_layers"], n_heads=cfg["num_heads"], d_head=cfg["d_kv"],
@@ -70,17 +69,30 @@ def t5_reference(directory) -> LengenReference:
 
 
 def llama_reference(directory) -> LengenReference:
+    """BiPE's code (transformers 4.31): head_dim = hidden / heads, RoPE base 10000 for its own
+    classes, segments ended by ids 13 and 869, intra-segment index clamped at 1023."""
     cfg = json.loads((directory / "config.json").read_text())
     assert cfg["num_key_value_heads"] == cfg["num_attention_heads"]
+    rpe = cfg["rpe_type"]
+    head_dim = cfg["hidden_size"] // cfg["num_attention_heads"]
+    if rpe == "rope":  # plain LlamaForCausalLM: current transformers read these two
+        head_dim = cfg.get("head_dim", head_dim)
+    bipe = {"delimiters": [d for d in (13, 869) if d < cfg["vocab_size"]],
+            "intra_size": cfg.get("train_scale", 1024),
+            "intra_clamp": min(1023, cfg.get("train_scale", 1024) - 1)}
     pe = {"rope": {"type": "rotary", "rotary_fraction": 1.0, "pairing": "half",
-                   "base": float(cfg["rope_theta"])},
-          "alibi": {"type": "alibi"}}[cfg["rpe_type"]]
+                   "base": float(cfg.get("rope_theta", 10000.0))},
+          "alibi": {"type": "alibi"},
+          "bipe_rope": {"type": "bipe_rope", "base": 10000.0, **bipe},
+          "bipe_alibi": {"type": "bipe_alibi", **bipe}}[rpe]
     c = RefConfig(family="llama", vocab_size=cfg["vocab_size"], d_model=cfg["hidden_size"],
                   n_layers=cfg["num_hidden_layers"], n_heads=cfg["num_attention_heads"],
-                  d_head=cfg["head_dim"], d_ff=cfg["intermediate_size"], norm="rmsnorm",
+                  d_head=head_dim, d_ff=cfg["intermediate_size"], norm="rmsnorm",
                   norm_eps=cfg["rms_norm_eps"], ffn="swiglu", qk_scale="inv_sqrt_dh",
                   tie_embeddings=False, output_scale=False, pe=pe)
-    return load_renamed(c, directory, [(r"^(.*)$", r"\1")])  # Llama names are lengen's
+    # Llama names are lengen's; BiPE's intra-segment table is model.embeds.0
+    return load_renamed(c, directory, [(r"^model\.embeds\.0\.weight$", "model.pe.bipe.intra.weight"),
+                                       (r"^(.*)$", r"\1")])
 
 
 def load_renamed(c: RefConfig, directory, rename) -> LengenReference:
@@ -104,8 +116,9 @@ def lengen_logprobs(binary, ckpt, tmp_path):
     return [np.array(o["logprobs"]) for o in out]
 
 
-CASES = [  # (layout, family, pe options)
+CASES = [  # (layout, family, pe options[, other model keys])
     ("t5", "t5", {"type": "nope"}),
+    ("t5", "t5", {"type": "t5_bias"}, {"ffn": "geglu"}),
     ("t5", "t5", {"type": "abs_sin"}),
     ("t5", "t5", {"type": "abs_learned"}),
     ("t5", "t5", {"type": "t5_bias"}),
@@ -114,13 +127,20 @@ CASES = [  # (layout, family, pe options)
     ("t5", "t5", {"type": "rotary"}),
     ("llama", "llama", {"type": "rotary", "base": 500}),
     ("llama", "llama", {"type": "alibi"}),
+    ("llama", "llama", {"type": "bipe_rope", "delimiters": [13]}),
+    ("llama", "llama", {"type": "bipe_alibi", "delimiters": [13], "intra_size": 2048, "intra_clamp": 1023}),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[2]['type']}" for c in CASES])
+def case_id(c):
+    return f"{c[0]}-{c[2]['type']}" + "".join(f"-{k}_{v}" for k, v in (c[3] if len(c) > 3 else {}).items())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_reference_reads_the_exported_layout(case, lengen_binary, tmp_path, parity_errors):
-    layout, family, pe = case
-    (tmp_path / "c.json").write_text(json.dumps({"model": {"family": family, **SIZES, "pe": pe}}))
+    layout, family, pe = case[:3]
+    extra = case[3] if len(case) > 3 else {}
+    (tmp_path / "c.json").write_text(json.dumps({"model": {"family": family, **SIZES, "pe": pe, **extra}}))
     native, exported = tmp_path / "native", tmp_path / layout
     run_lengen(lengen_binary, "init", "--config", tmp_path / "c.json", "--seed", 7, "--out", native)
     run_lengen(lengen_binary, "convert", "--from", "native", "--to", layout, native, exported)
@@ -129,5 +149,37 @@ def test_reference_reads_the_exported_layout(case, lengen_binary, tmp_path, pari
         _, ref_rows, _ = loss_and_logprobs(ref, ROWS)
     ours = lengen_logprobs(lengen_binary, native, tmp_path)
     err = max(rel_err(a, b.numpy()) for a, b in zip(ours, ref_rows))
-    parity_errors.setdefault(f"{layout}-layout-{pe['type']}", {})["logprobs"] = err
+    parity_errors.setdefault(case_id(case).replace(f"{layout}-", f"{layout}-layout-", 1), {})["logprobs"] = err
     assert err <= 1e-4, err
+
+
+# Models the reference code would compute differently: refused, or exported with --allow-lossy,
+# which names what differs; the reference then computes something else (checked), and importing
+# that export back gives what the reference computes.
+LOSSY = [
+    ("t5", "t5", {"type": "t5_bias", "num_buckets": 8, "max_distance": 8}, "pe.max_distance 8"),
+    ("llama", "llama", {"type": "bipe_alibi", "delimiters": [3, 7], "intra_size": 8}, "pe.delimiters"),
+]
+
+
+@pytest.mark.parametrize("case", LOSSY, ids=[f"{c[0]}-{c[2]['type']}" for c in LOSSY])
+def test_lossy_exports_say_what_the_reference_computes(case, lengen_binary, tmp_path):
+    layout, family, pe, needle = case
+    (tmp_path / "c.json").write_text(json.dumps({"model": {"family": family, **SIZES, "pe": pe}}))
+    native, exported, back = tmp_path / "native", tmp_path / layout, tmp_path / "back"
+    run_lengen(lengen_binary, "init", "--config", tmp_path / "c.json", "--seed", 7, "--out", native)
+    refused = run_lengen(lengen_binary, "convert", "--from", "native", "--to", layout, native,
+                         exported, check=False)
+    assert refused.returncode != 0 and needle in refused.stderr and "--allow-lossy" in refused.stderr
+    assert not exported.exists()
+    lossy = run_lengen(lengen_binary, "convert", "--allow-lossy", "--from", "native", "--to", layout,
+                       native, exported)
+    assert "note: lossy export: " + needle in lossy.stderr, lossy.stderr
+    ref = t5_reference(exported) if layout == "t5" else llama_reference(exported)
+    with torch.no_grad():
+        _, ref_rows, _ = loss_and_logprobs(ref, ROWS)
+    ours = lengen_logprobs(lengen_binary, native, tmp_path)
+    assert max(rel_err(a, b.numpy()) for a, b in zip(ours, ref_rows)) > 1e-3  # really differs
+    run_lengen(lengen_binary, "convert", "--from", layout, "--to", "native", exported, back)
+    imported = lengen_logprobs(lengen_binary, back, tmp_path)
+    assert max(rel_err(a, b.numpy()) for a, b in zip(imported, ref_rows)) <= 1e-4

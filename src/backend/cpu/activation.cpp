@@ -51,6 +51,36 @@ void swiglu_backward(float* dgate, float* dup, const float* dout, const float* g
   }
 }
 
+namespace {
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+constexpr float kGeluCubic = 0.044715f;
+}  // namespace
+
+void geglu_forward(float* out, const float* gate, const float* up, size_t n) {
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    const float t = std::tanh(kSqrt2OverPi * (g + kGeluCubic * g * g * g));
+    out[i] = 0.5f * g * (1.0f + t) * up[i];
+  }
+}
+
+void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                    const float* up, size_t n) {
+  // gelu_tanh(g) = g (1 + t) / 2 with t = tanh(u), u = c (g + a g^3):
+  // d/dg = (1 + t) / 2 + g (1 - t^2) c (1 + 3 a g^2) / 2
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    const float t = std::tanh(kSqrt2OverPi * (g + kGeluCubic * g * g * g));
+    const float act = 0.5f * g * (1.0f + t);
+    const float dact =
+        0.5f * (1.0f + t) + 0.5f * g * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * g * g);
+    dup[i] = dout[i] * act;
+    dgate[i] = dout[i] * up[i] * dact;
+  }
+}
+
 bool dropout_keep(uint64_t key, uint64_t i, float p) {
   return uniform01_from_bits(hash_combine(key, i)) >= p;
 }

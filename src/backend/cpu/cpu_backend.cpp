@@ -101,6 +101,13 @@ class CpuBackend final : public Backend {
                        const float* up, size_t n) override {
     k::swiglu_backward(dgate, dup, dout, gate, up, n);
   }
+  void geglu_forward(float* out, const float* gate, const float* up, size_t n) override {
+    k::geglu_forward(out, gate, up, n);
+  }
+  void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                      const float* up, size_t n) override {
+    k::geglu_backward(dgate, dup, dout, gate, up, n);
+  }
   void dropout_forward(float* x, size_t n, float p, uint64_t key) override {
     k::dropout_forward(x, n, p, key);
   }

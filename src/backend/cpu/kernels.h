@@ -45,6 +45,9 @@ void gelu_backward(float* dinp, const float* dout, const float* inp, size_t n);
 void swiglu_forward(float* out, const float* gate, const float* up, size_t n);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
                      const float* up, size_t n);
+void geglu_forward(float* out, const float* gate, const float* up, size_t n);
+void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                    const float* up, size_t n);
 
 // ---- dropout ----
 // Element i is kept with probability 1-p (and scaled by 1/(1-p)) iff a hash of (key, i) says

@@ -1,14 +1,25 @@
-// The HF Llama / BiPE layout (zhenyuhe00/BiPE): LlamaConfig config.json plus BiPE's `rpe_type`.
-//   rope   the plain HF Llama model: RoPE on all head dims, half-split pairing (rotate_half),
-//          base rope_theta. Loads unmodified in transformers as LlamaForCausalLM.
-//   alibi  BiPE's MyLlamaForCausalLM: Llama with fixed ALiBi slopes instead of RoPE.
+// The HF Llama / BiPE layout (zhenyuhe00/BiPE, transformers 4.31): LlamaConfig config.json plus
+// BiPE's `rpe_type`.
+//   rope   the plain HF Llama model: RoPE on all head dims, half-split pairing (rotate_half).
+//          Loads unmodified in transformers as LlamaForCausalLM, which (since 4.34) reads
+//          rope_theta and head_dim; BiPE's own code fixes base 10000 and head_dim = hidden/heads.
+//   alibi  BiPE's MyLlamaForCausalLM: Llama with fixed ALiBi slopes instead of RoPE; its buffer
+//          `model.layers.{i}.self_attn.alibi` [1, H, 1, max_position_embeddings] is checked on
+//          import.
 //   bipe_rope, bipe_alibi  BiPE's bilevel models: the intra-segment table
 //          `model.embeds.0.weight` [train_scale, hidden] (train_scale = pe.intra_size), RoPE
-//          (base rope_theta) or x96 ALiBi on segment indices. The reference code segments on
-//          the Llama tokenizer's ids 13 (newline) and 869 ("▁."); lengen writes its delimiters
-//          as `bipe_delimiters` and reads them back (default on import: 13, 869).
+//          (base 10000) or x96 ALiBi (buffer as alibi's) on segment indices. What BiPE's code
+//          computes whatever its config says: head_dim = hidden/heads, rotary base 10000,
+//          segments ended by the Llama tokenizer's ids 13 ("\n") and 869 ("▁."), and the
+//          intra-segment index clamped at 1023 (get_bilevel_ids' default train_scale 1024;
+//          a smaller table raises IndexError on longer segments). Import reproduces that
+//          (pe.delimiters = those of 13 and 869 inside the vocabulary, pe.intra_clamp =
+//          min(1023, train_scale - 1)); export writes only what the code reads and refuses a
+//          model it would compute differently unless --allow-lossy.
 // Only llama-shaped models fit: RMSNorm, SwiGLU, q.k scaled by 1/sqrt(dh), untied lm_head, no
 // biases, as many key/value heads as query heads. The tensor names are lengen's native ones.
+#include <algorithm>
+
 #include "model/convert/reference_format.h"
 #include "pe/bilevel.h"
 #include "pe/encodings.h"
@@ -17,15 +28,25 @@
 namespace lengen::convert {
 namespace {
 
-constexpr int kMaxPositionEmbeddings = 2048;  // informative only for default RoPE
+constexpr int kMaxPositionEmbeddings = 2048;  // the alibi buffers' width; else informative
 // The segment delimiters hard-coded in the BiPE reference: Llama ids of "\n" and "▁.".
 const std::vector<int> kReferenceDelimiters = {13, 869};
+constexpr int kReferenceIntraClamp = 1023;  // get_bilevel_ids(ids, train_scale=1024)
+constexpr double kReferenceBase = 10000.0;  // BiPE's LlamaRotaryEmbedding default
+
+// The delimiters BiPE's code segments on with a vocabulary of `vocab` ids (sorted).
+std::vector<int> reference_delimiters(int vocab) {
+  std::vector<int> out;
+  for (int d : kReferenceDelimiters)
+    if (d < vocab) out.push_back(d);
+  return out;
+}
 
 class LlamaFormat final : public ReferenceFormat {
  public:
   std::string name() const override { return "llama"; }
 
-  nlohmann::json export_config(const ModelConfig& c) const override {
+  nlohmann::json export_config(const ModelConfig& c, Notes& lossy) const override {
     auto cannot = [&](const std::string& what, const std::string& why) {
       fail("cannot export to the llama layout: {} cannot be expressed in LlamaConfig ({})", what,
            why);
@@ -59,13 +80,36 @@ class LlamaFormat final : public ReferenceFormat {
     } else if (type == "bipe_rope") {
       rpe = type;
       theta = c.pe.value("base", 10000.0);
+      if (theta != kReferenceBase)
+        lossy.push_back(fmt::format("pe.base {}: BiPE's code rotates with base {} whatever the "
+                                    "config says", theta, kReferenceBase));
     } else {
       cannot(fmt::format("pe '{}'", type), "rpe_type is rope, alibi, bipe_rope or bipe_alibi");
     }
+    const bool bipe_code = rpe != "rope";  // only BiPE's own classes build these
+    if (bipe_code && c.d_head * c.n_heads != c.d_model)
+      lossy.push_back(fmt::format("d_head {}: BiPE's code uses head_dim = hidden_size / "
+                                  "num_attention_heads = {} and cannot load these weights",
+                                  c.d_head, c.d_model / c.n_heads));
     nlohmann::json bilevel = nlohmann::json::object();
     if (is_bilevel(c)) {
       const BilevelSettings b = bilevel_settings(c, "config");
-      bilevel = {{"train_scale", b.intra_size}, {"bipe_delimiters", b.delimiters}};
+      bilevel = {{"train_scale", b.intra_size}};
+      std::vector<int> mine(b.delimiters.begin(), b.delimiters.end());
+      std::sort(mine.begin(), mine.end());
+      mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+      if (mine != reference_delimiters(c.vocab_size))
+        lossy.push_back(fmt::format("pe.delimiters [{}]: BiPE's code ends segments at token ids "
+                                    "13 and 869 only (here: [{}])", fmt::join(mine, ", "),
+                                    fmt::join(reference_delimiters(c.vocab_size), ", ")));
+      if (b.intra_clamp != kReferenceIntraClamp)
+        lossy.push_back(fmt::format(
+            "pe.intra_size {} / intra_clamp {}: BiPE's code clamps the intra-segment index at "
+            "{}{}", b.intra_size, b.intra_clamp, kReferenceIntraClamp,
+            b.intra_size <= kReferenceIntraClamp
+                ? fmt::format(" and raises IndexError on segments longer than {} tokens",
+                              b.intra_size)
+                : std::string()));
     }
     nlohmann::json out = {{"architectures", {rpe == "rope" ? "LlamaForCausalLM" : "MyLlamaForCausalLM"}},
             {"model_type", "llama"},
@@ -76,11 +120,8 @@ class LlamaFormat final : public ReferenceFormat {
             {"num_hidden_layers", c.n_layers},
             {"num_attention_heads", c.n_heads},
             {"num_key_value_heads", c.n_heads},
-            {"head_dim", c.d_head},
             {"hidden_act", "silu"},
             {"rms_norm_eps", json_float(c.norm_eps)},
-            {"rope_theta", theta},
-            {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", theta}}},
             {"max_position_embeddings", kMaxPositionEmbeddings},
             {"tie_word_embeddings", false},
             {"attention_bias", false},
@@ -94,10 +135,16 @@ class LlamaFormat final : public ReferenceFormat {
             {"pad_token_id", nullptr},
             {"torch_dtype", "float32"}};
     out.update(bilevel);
+    if (!bipe_code) {  // read by transformers' LlamaForCausalLM (>= 4.34)
+      out["head_dim"] = c.d_head;
+      out["rope_theta"] = theta;
+      out["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", theta}};
+    }
     return out;
   }
 
-  ModelConfig import_config(const nlohmann::json& j, const std::string& where) const override {
+  ModelConfig import_config(const nlohmann::json& j, const std::string& where,
+                            Notes& notes) const override {
     const std::string rpe = j.value("rpe_type", "rope");
     const bool bilevel = rpe == "bipe_rope" || rpe == "bipe_alibi";
     // train_scale sizes BiPE's intra-segment table; other models carry it unused.
@@ -112,7 +159,10 @@ class LlamaFormat final : public ReferenceFormat {
     if (rpe != "rope" && rpe != "alibi" && !bilevel)
       r.error("rpe_type", "\"" + rpe + "\" is not supported; allowed: rope, alibi, bipe_rope, "
                           "bipe_alibi");
-    if (r.get_bool("log_scale", false)) r.error("log_scale", "true is not supported");
+    if (r.get_bool("log_scale", false))
+      r.error("log_scale", "true (BiPE's log-scaled queries) is not supported");
+    const bool bipe_code = rpe != "rope";
+    r.get_int("max_position_embeddings", kMaxPositionEmbeddings);
     const int heads = r.get_int("num_attention_heads");
     const int hidden = r.get_int("hidden_size");
     if (heads <= 0 || hidden % heads != 0)
@@ -150,12 +200,25 @@ class LlamaFormat final : public ReferenceFormat {
         }
       }
     }
+    int d_head = r.get_int("head_dim", hidden / heads);
+    if (bipe_code) {  // fields BiPE's code ignores: computed as it does
+      if (d_head != hidden / heads)
+        notes.push_back(fmt::format("{}: head_dim {} is ignored, as BiPE's code ignores it "
+                                    "(head_dim = hidden_size / num_attention_heads = {})",
+                                    where, d_head, hidden / heads));
+      d_head = hidden / heads;
+      if (theta != kReferenceBase && rpe == "bipe_rope")
+        notes.push_back(fmt::format("{}: rope_theta {} is ignored, as BiPE's code ignores it "
+                                    "(base {})", where, theta, kReferenceBase));
+      theta = kReferenceBase;
+    }
+    const int vocab = r.get_int("vocab_size");
     nlohmann::json m = {{"family", "llama"},
-                        {"vocab_size", r.get_int("vocab_size")},
+                        {"vocab_size", vocab},
                         {"d_model", hidden},
                         {"n_layers", r.get_int("num_hidden_layers")},
                         {"n_heads", heads},
-                        {"d_head", r.get_int("head_dim", hidden / heads)},
+                        {"d_head", d_head},
                         {"d_ff", r.get_int("intermediate_size")},
                         {"norm_eps", r.get_float("rms_norm_eps", 1e-6f)},
                         {"init_std", r.get_float("initializer_range", 0.02f)}};
@@ -167,9 +230,24 @@ class LlamaFormat final : public ReferenceFormat {
     else
       m["pe"] = {{"type", rpe}};
     if (bilevel) {
-      m["pe"]["intra_size"] = r.get_int("train_scale", 1024);
-      m["pe"]["delimiters"] = kReferenceDelimiters;
-      if (r.has("bipe_delimiters")) m["pe"]["delimiters"] = r.get("bipe_delimiters");
+      const int train_scale = r.get_int("train_scale", 1024);
+      if (train_scale < 2) r.error("train_scale", fmt::format("must be >= 2, got {}", train_scale));
+      m["pe"]["intra_size"] = train_scale;
+      m["pe"]["intra_clamp"] = std::min(kReferenceIntraClamp, train_scale - 1);
+      if (train_scale - 1 < kReferenceIntraClamp)
+        notes.push_back(fmt::format(
+            "{}: train_scale {}: BiPE's code raises IndexError on segments longer than {} "
+            "tokens; lengen clamps their intra-segment index at {} instead", where, train_scale,
+            train_scale, train_scale - 1));
+      const std::vector<int> delimiters = reference_delimiters(vocab);
+      if (delimiters.empty())
+        r.error("vocab_size", fmt::format("{} holds neither of BiPE's delimiter ids 13 and 869: "
+                                          "the code would never end a segment", vocab));
+      m["pe"]["delimiters"] = delimiters;
+      if (r.has("bipe_delimiters") && r.get("bipe_delimiters") != nlohmann::json(delimiters))
+        notes.push_back(fmt::format("{}: bipe_delimiters {} is ignored, as BiPE's code ignores "
+                                    "it (segments end at ids [{}])", where,
+                                    r.get("bipe_delimiters").dump(), fmt::join(delimiters, ", ")));
       if (rpe == "bipe_rope") m["pe"]["base"] = theta;
     }
     r.finish();
@@ -191,6 +269,25 @@ class LlamaFormat final : public ReferenceFormat {
     same("lm_head.weight");
     if (is_bilevel(c)) t.push_back({"model.embeds.0.weight", "model.pe.bipe.intra.weight"});
     return t;
+  }
+
+  std::vector<ExtraTensor> extra_tensors(const ModelConfig& c,
+                                         const nlohmann::json& ref_config) const override {
+    const std::string type = c.pe_type();
+    if (type != "alibi" && type != "bipe_alibi") return {};
+    // Each attention layer's buffer slopes * arange(max_position_embeddings), x96 for bipe.
+    const int width = ref_config.value("max_position_embeddings", kMaxPositionEmbeddings);
+    if (width < 1 || width > (1 << 24)) return {};  // no buffer of that name can match: unexpected
+    std::vector<double> slopes = alibi_slopes(c.n_heads);
+    if (type == "bipe_alibi")
+      for (double& s : slopes) s *= 96.0;  // the reference multiplies in double, then rounds
+    std::vector<ExtraTensor> out;
+    const ExtraTensor one = alibi_buffer("", slopes, width, {1, c.n_heads, 1, width});
+    for (int l = 0; l < c.n_layers; ++l) {
+      out.push_back(one);
+      out.back().ref = "model.layers." + std::to_string(l) + ".self_attn.alibi";
+    }
+    return out;
   }
 
   bool ignored(const std::string& name, const ModelConfig& c) const override {

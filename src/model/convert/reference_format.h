@@ -21,25 +21,41 @@ struct TensorName {
 
 // A tensor a reference checkpoint may hold that the native model has no use for: accepted on
 // import when its shape matches, then dropped. With `same_as` (a reference name), the values
-// must equal that tensor's (tied copies).
+// must equal that tensor's (tied copies). A buffer the reference recomputes from its config
+// (an ALiBi or sinusoid table) has `expected` values instead: each value must lie within
+// `tolerance` of them (the fp32 rounding of the reference's own computation), else the
+// checkpoint computes something this import would not, and it is refused.
 struct ExtraTensor {
   std::string ref;
   std::vector<int64_t> shape;
   std::string same_as;
+  std::vector<float> expected, tolerance;
 };
+
+// Lines for the user: what an import read differently from the file (fields the reference code
+// ignores), or what an export loses (settings the reference code ignores or cannot build).
+using Notes = std::vector<std::string>;
 
 class ReferenceFormat {
  public:
   virtual ~ReferenceFormat() = default;
   virtual std::string name() const = 0;
-  // The reference config.json for `c`; fails naming the setting the layout cannot express.
-  virtual nlohmann::json export_config(const ModelConfig& c) const = 0;
-  // The model config of a reference config.json (`where` names the file in errors). Unknown
-  // fields are errors naming the field.
-  virtual ModelConfig import_config(const nlohmann::json& j, const std::string& where) const = 0;
+  // The reference config.json for `c`, holding only fields the reference code reads; fails
+  // naming the setting the layout cannot express at all. Settings the reference code would
+  // ignore or cannot build go to `lossy`, one line each saying what it computes instead.
+  virtual nlohmann::json export_config(const ModelConfig& c, Notes& lossy) const = 0;
+  // The model config of a reference config.json, computing what the reference code computes
+  // (`where` names the file in errors). Unknown fields are errors naming the field; fields the
+  // reference code ignores are overridden as it does, with a line in `notes`.
+  virtual ModelConfig import_config(const nlohmann::json& j, const std::string& where,
+                                    Notes& notes) const = 0;
   // Every tensor of the native model for config `c`, in the reference naming.
   virtual std::vector<TensorName> tensors(const ModelConfig& c) const = 0;
-  virtual std::vector<ExtraTensor> extra_tensors(const ModelConfig& c) const { return {}; }
+  // `ref_config` is the reference config.json the model was imported from (buffer sizes).
+  virtual std::vector<ExtraTensor> extra_tensors(const ModelConfig& c,
+                                                 const nlohmann::json& ref_config) const {
+    return {};
+  }
   // Tensors of the reference model that play no role at all here (any shape): skipped.
   virtual bool ignored(const std::string& ref_name, const ModelConfig& c) const { return false; }
 };
@@ -76,5 +92,13 @@ std::set<std::string> hf_harmless_fields(std::set<std::string> more);
 
 // A float written to JSON by its shortest decimal form (1e-06, not 9.99999997e-07).
 double json_float(float v);
+
+// Recomputed reference buffers (ExtraTensor::expected):
+// [rows, dim] = cat(sin(t f), cos(t f)) with f_i = base^(-2i/dim), as the reference's
+// sinusoid and fixed-rotary tables; the tolerance covers fp32 rounding of the angle t f.
+ExtraTensor sinusoid_buffer(const std::string& ref, int rows, int dim);
+// [H, cols] (reshaped to `shape`) = float(slopes[h]) * j, the ALiBi buffers.
+ExtraTensor alibi_buffer(const std::string& ref, const std::vector<double>& slopes, int cols,
+                         std::vector<int64_t> shape);
 
 }  // namespace lengen::convert

@@ -1,18 +1,25 @@
 // The decoder-only T5 layout of the length-generalization code (McGill-NLP/length-generalization,
 // src/models/custom_t5_decoder_only.py): HF T5 tensor names and a T5Config-style config.json with
 // `position_encoding_type`. What that code fixes, and so what this layout can express:
-//   - RMSNorm (T5LayerNorm), no q.k scaling, FFN `DenseReluDense.{wi,wo}` (relu/gelu) or
-//     `{wi_0,wi_1,wo}` (gated-silu = swiglu: wi_0 gate, wi_1 up);
+//   - RMSNorm (T5LayerNorm), no q.k scaling, FFN `DenseReluDense.{wi,wo}` (relu) or
+//     `{wi_0,wi_1,wo}` (gated-gelu = geglu: wi_0 gate through gelu_new, wi_1 up); the pinned
+//     transformers 4.16.2 builds only these two (later versions also build gelu and
+//     gated-silu: imported, exported only with --allow-lossy);
 //   - tied embeddings with the d_model^-0.5 output scale (tie_word_embeddings true), or an
 //     untied lm_head without it;
 //   - abs_learned: `decoder.wpe.weight`, a fixed 2048-row nn.Embedding;
-//   - abs_sinusoid: a frozen 16384-row table `decoder.wpe.embed.weight` (recomputed, so only
-//     accepted on import);
+//   - abs_sinusoid: a frozen 16384-row table `decoder.wpe.embed.weight` (recomputed: checked
+//     on import, not written);
 //   - t5_relative_bias: `decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight`
-//     [buckets, H], shared by all layers; block 0 holds that tensor (unused) for every encoding;
-//   - alibi (fixed slopes), alibi_learned (`decoder.learned_logslopes` [H]);
-//   - rotary: GPT-J interleaved pairs on the first int(0.25 * d_kv) dims, base 10000 (the code
-//     overrides any `rotary_dim` in the config with that value).
+//     [buckets, H], shared by all layers; block 0 holds that tensor (unused) for every encoding.
+//     4.16.2's compute_bias never passes a max distance: it is 128 whatever the config says
+//     (`relative_attention_max_distance` is ignored on import and not written);
+//   - alibi (fixed slopes; its buffer `decoder.alibi` [H, 1, 2048] checked on import),
+//     alibi_learned (`decoder.learned_logslopes` [H]);
+//   - rotary, rotary_rerun, new_rotary: GPT-J interleaved pairs on the first int(0.25 * d_kv)
+//     dims, base 10000 (the code overrides any `rotary_dim` in the config with that value);
+//     new_rotary's table `decoder.fixed_rotary_embedding.embed.weight` [4096, rotary_dim] is
+//     checked on import.
 // Every block also carries an unused cross-attention sub-layer (`layer.1.*`): skipped on import,
 // not written on export (HF from_pretrained tolerates missing unused weights).
 #include <regex>
@@ -26,18 +33,27 @@ namespace {
 
 constexpr int kAbsLearnedPositions = 2048;  // nn.Embedding(2048, d_model) in the reference
 constexpr int kSinusoidRows = 16384;        // FixedAbsolutePositionalEmbedding's table
+constexpr int kNewRotaryRows = 4096;        // FixedRotaryPositionalEmbedding(max_position=4096)
+constexpr int kAlibiColumns = 2048;         // the alibi buffer's maxpos
+constexpr int kReferenceMaxDistance = 128;  // 4.16.2's compute_bias: the bucket function's default
 
 int reference_rotary_dim(int d_kv) { return int(0.25 * d_kv); }
 
 std::string ffn_name(FfnKind f) {
-  return f == FfnKind::Relu ? "relu" : f == FfnKind::Gelu ? "gelu" : "gated-silu";
+  switch (f) {
+    case FfnKind::Relu: return "relu";
+    case FfnKind::Gelu: return "gelu";
+    case FfnKind::SwiGlu: return "gated-silu";
+    case FfnKind::GeGlu: return "gated-gelu";
+  }
+  return "?";
 }
 
 class T5Format final : public ReferenceFormat {
  public:
   std::string name() const override { return "t5"; }
 
-  nlohmann::json export_config(const ModelConfig& c) const override {
+  nlohmann::json export_config(const ModelConfig& c, Notes& lossy) const override {
     auto cannot = [&](const std::string& what, const std::string& why) {
       fail("cannot export to the t5 layout: {} cannot be expressed in a T5Config ({})", what, why);
     };
@@ -47,6 +63,15 @@ class T5Format final : public ReferenceFormat {
       cannot("tie_embeddings true with output_scale false",
              "HF T5 scales the output by d_model^-0.5 exactly when the embeddings are tied");
     const auto bias = c.pe_type() == "t5_bias" ? t5_bias_settings(c) : T5BiasSettings{32, 128};
+    if (bias.max_distance != kReferenceMaxDistance)
+      lossy.push_back(fmt::format(
+          "pe.max_distance {}: the reference (transformers 4.16.2) buckets with max distance {} "
+          "whatever the config says", bias.max_distance, kReferenceMaxDistance));
+    if (c.ffn == FfnKind::Gelu || c.ffn == FfnKind::SwiGlu)
+      lossy.push_back(fmt::format(
+          "ffn '{}' (feed_forward_proj \"{}\"): transformers 4.16.2's T5 builds only relu and "
+          "gated-gelu and raises on this one (later versions build it)",
+          c.ffn == FfnKind::Gelu ? "gelu" : "swiglu", ffn_name(c.ffn)));
     std::string pe;
     const std::string type = c.pe_type();
     if (type == "nope") pe = "none";
@@ -89,7 +114,6 @@ class T5Format final : public ReferenceFormat {
             {"num_decoder_layers", c.n_layers},
             {"num_heads", c.n_heads},
             {"relative_attention_num_buckets", bias.num_buckets},
-            {"relative_attention_max_distance", bias.max_distance},
             {"layer_norm_epsilon", json_float(c.norm_eps)},
             {"feed_forward_proj", ffn_name(c.ffn)},
             {"tie_word_embeddings", c.tie_embeddings},
@@ -100,7 +124,8 @@ class T5Format final : public ReferenceFormat {
             {"torch_dtype", "float32"}};
   }
 
-  ModelConfig import_config(const nlohmann::json& j, const std::string& where) const override {
+  ModelConfig import_config(const nlohmann::json& j, const std::string& where,
+                            Notes& notes) const override {
     ConfigReader r(j, where, "t5",
                    hf_harmless_fields({"is_decoder", "is_encoder_decoder", "initializer_factor",
                                        "output_past", "n_positions", "dense_act_fn",
@@ -123,15 +148,22 @@ class T5Format final : public ReferenceFormat {
                                     "num_layers blocks)");
     const std::string ffn = r.get_string("feed_forward_proj", "relu");
     if (ffn == "relu") m["ffn"] = "relu";
+    else if (ffn == "gated-gelu") m["ffn"] = "geglu";
     else if (ffn == "gelu") m["ffn"] = "gelu";
     else if (ffn == "gated-silu") m["ffn"] = "swiglu";
-    else r.error("feed_forward_proj", "\"" + ffn + "\" is not supported; allowed: relu, gelu, "
+    else r.error("feed_forward_proj", "\"" + ffn + "\" is not supported; allowed: relu, "
+                                      "gated-gelu (what transformers 4.16.2 builds), gelu, "
                                       "gated-silu");
     const bool tie = r.get_bool("tie_word_embeddings", true);
     m["tie_embeddings"] = tie;
     m["output_scale"] = tie;
     const int buckets = r.get_int("relative_attention_num_buckets", 32);
-    const int max_distance = r.get_int("relative_attention_max_distance", 128);
+    const int max_distance = r.get_int("relative_attention_max_distance", kReferenceMaxDistance);
+    if (max_distance != kReferenceMaxDistance)
+      notes.push_back(fmt::format(
+          "{}: relative_attention_max_distance {} is ignored, as the reference code ignores it "
+          "(transformers 4.16.2 buckets with max distance {})",
+          where, max_distance, kReferenceMaxDistance));
     const int d_kv = m["d_head"];
     const std::string pe = r.get_string("position_encoding_type", "t5_relative_bias");
     if (r.has("rotary_dim") && !(pe == "rotary" && r.get_int("rotary_dim") ==
@@ -145,7 +177,9 @@ class T5Format final : public ReferenceFormat {
     else if (pe == "abs_learned")
       m["pe"] = {{"type", "abs_learned"}, {"max_positions", kAbsLearnedPositions}};
     else if (pe == "t5_relative_bias")
-      m["pe"] = {{"type", "t5_bias"}, {"num_buckets", buckets}, {"max_distance", max_distance}};
+      m["pe"] = {{"type", "t5_bias"},
+                 {"num_buckets", buckets},
+                 {"max_distance", kReferenceMaxDistance}};
     else if (pe == "alibi" || pe == "alibi_learned") m["pe"] = {{"type", pe}};
     else if (pe == "rotary" || pe == "rotary_rerun" || pe == "new_rotary")
       m["pe"] = {{"type", "rotary"},
@@ -155,7 +189,8 @@ class T5Format final : public ReferenceFormat {
     else
       r.error("position_encoding_type",
               "\"" + pe + "\" is not supported; allowed: none, abs_sinusoid, abs_learned, "
-                          "t5_relative_bias, alibi, alibi_learned, rotary");
+                          "t5_relative_bias, alibi, alibi_learned, rotary, rotary_rerun, "
+                          "new_rotary (transformer_xl_relative_encoding is not implemented yet)");
     r.finish();
     return model_config_from_json(m, where);
   }
@@ -168,7 +203,7 @@ class T5Format final : public ReferenceFormat {
       for (const char* p : {"q", "k", "v", "o"})
         t.push_back({r + "0.SelfAttention." + p + ".weight", n + "self_attn." + p + "_proj.weight"});
       t.push_back({r + "0.layer_norm.weight", n + "input_layernorm.weight"});
-      if (c.ffn == FfnKind::SwiGlu) {
+      if (c.gated_ffn()) {
         t.push_back({r + "2.DenseReluDense.wi_0.weight", n + "mlp.gate_proj.weight"});
         t.push_back({r + "2.DenseReluDense.wi_1.weight", n + "mlp.up_proj.weight"});
       } else {
@@ -189,12 +224,20 @@ class T5Format final : public ReferenceFormat {
     return t;
   }
 
-  std::vector<ExtraTensor> extra_tensors(const ModelConfig& c) const override {
+  std::vector<ExtraTensor> extra_tensors(const ModelConfig& c,
+                                         const nlohmann::json&) const override {
     const int64_t V = c.vocab_size, D = c.d_model;
     // decoder.embed_tokens is the `shared` module itself; a tied lm_head is `shared` too.
     std::vector<ExtraTensor> e = {{"decoder.embed_tokens.weight", {V, D}, "shared.weight"}};
     if (c.tie_embeddings) e.push_back({"lm_head.weight", {V, D}, "shared.weight"});
-    if (c.pe_type() == "abs_sin") e.push_back({"decoder.wpe.embed.weight", {kSinusoidRows, D}, ""});
+    const std::string pe = c.pe_type();
+    if (pe == "abs_sin") e.push_back(sinusoid_buffer("decoder.wpe.embed.weight", kSinusoidRows, int(D)));
+    if (pe == "alibi")
+      e.push_back(alibi_buffer("decoder.alibi", alibi_slopes(c.n_heads), kAlibiColumns,
+                               {c.n_heads, 1, kAlibiColumns}));
+    if (pe == "rotary")  // new_rotary's table (rotary and rotary_rerun compute theirs per call)
+      e.push_back(sinusoid_buffer("decoder.fixed_rotary_embedding.embed.weight", kNewRotaryRows,
+                                  rotary_settings(c).rotary_dim));
     return e;
   }
 
