@@ -24,7 +24,7 @@ ROWS = [[3, 17, 5, 9, 1, 22, 4, 8, 13, 2] * 5, [7, 7, 1, 28, 0, 5], [11, 2, 2, 1
 
 T5_PE = {"none": "nope", "abs_sinusoid": "abs_sin", "abs_learned": "abs_learned",
          "t5_relative_bias": "t5_bias", "alibi": "alibi", "alibi_learned": "alibi_learned",
-         "rotary": "rotary"}
+         "rotary": "rotary", "rotary_rerun": "rotary", "new_rotary": "rotary"}
 
 
 def t5_reference(directory) -> LengenReference:
@@ -95,10 +95,35 @@ def llama_reference(directory) -> LengenReference:
                                        (r"^(.*)$", r"\1")])
 
 
+def load_state(directory) -> dict:
+    """The weights of a checkpoint directory: model.safetensors, or torch.save's
+    pytorch_model.bin (sharded through pytorch_model.bin.index.json)."""
+    if (directory / "model.safetensors").exists():
+        return load_file(str(directory / "model.safetensors"))
+    index = directory / "pytorch_model.bin.index.json"
+    files = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists() \
+        else ["pytorch_model.bin"]
+    state = {}
+    for f in files:
+        state.update(torch.load(directory / f, weights_only=True))
+    return state
+
+
+# What the upstream models hold beside the weights lengen's model has: recomputed buffers,
+# HF T5's unused cross-attention and embedding alias, block 0's relative bias table under other
+# encodings. The reference model rebuilds the buffers itself.
+UNUSED = [r"^decoder\.block\.\d+\.layer\.1\.", r"^decoder\.embed_tokens\.weight$", r"^decoder\.alibi$",
+          r"^decoder\.fixed_rotary_embedding\.", r"^decoder\.wpe\.embed\.weight$",
+          r"^model\.layers\.\d+\.self_attn\.alibi$"]
+
+
 def load_renamed(c: RefConfig, directory, rename) -> LengenReference:
     model = LengenReference(c)
     state = {}
-    for name, tensor in load_file(str(directory / "model.safetensors")).items():
+    unused = UNUSED + ([] if c.pe["type"] == "t5_bias" else [r"relative_attention_bias"])
+    for name, tensor in load_state(directory).items():
+        if any(re.search(u, name) for u in unused):
+            continue
         for pattern, target in rename:
             if re.match(pattern, name):
                 state[re.sub(pattern, target, name)] = tensor
