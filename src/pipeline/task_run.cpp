@@ -250,6 +250,12 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   const EvalConfig eval_cfg = config.eval;
   if (!valid->examples.empty())
     run.evaluate = [valid, ood, tokenizer, task, eval_cfg, positions](Transformer& m) {
+      // Per-length accuracy ({"<length>": accuracy}) for the curves (TensorBoard, reports).
+      auto by_length = [](const EvalResult& r) {
+        nlohmann::json j = nlohmann::json::object();
+        for (const auto& [length, s] : r.per_length) j[std::to_string(length)] = s.accuracy();
+        return j;
+      };
       EvalOptions eo;
       eo.positions = positions;
       eo.batch_size = eval_cfg.batch_size;
@@ -261,12 +267,14 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
       nlohmann::json out = {{"score", acc},
                             {"validation_accuracy", acc},
                             {"examples", r.overall.total},
+                            {"validation_accuracy_by_length", by_length(r)},
                             {"summary", fmt::format("val {:.1f}%", 100 * acc)}};
       if (!ood->examples.empty()) {
         eo.label = "test";
         const EvalResult t = evaluate_examples(m, *tokenizer, task, ood->examples, ood->encoded, eo);
         out["test_accuracy"] = t.overall.accuracy();
         out["test_examples"] = t.overall.total;
+        out["test_accuracy_by_length"] = by_length(t);
         out["summary"] = fmt::format("val {:.1f}% test {:.1f}%", 100 * acc, 100 * t.overall.accuracy());
       }
       return out;

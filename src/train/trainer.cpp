@@ -16,6 +16,7 @@
 #include "model/checkpoint.h"
 #include "model/forward.h"
 #include "train/optimizer.h"
+#include "train/training_log.h"
 #include "util/error.h"
 #include "util/json_parse.h"
 #include "util/rng.h"
@@ -101,34 +102,6 @@ int64_t load_training_checkpoint(const std::string& dir_in, Transformer& model, 
   return step;
 }
 
-// Keeps only the metrics lines of steps <= `step` (after a resume, later lines are redone);
-// the file is rewritten only when a line goes. Returns the kept training line of `step` (its
-// loss and tokens/s), or null.
-nlohmann::json truncate_metrics(const std::string& path, int64_t step) {
-  nlohmann::json at_step;
-  if (!fs::exists(path)) return at_step;
-  std::ifstream in(path);
-  std::string line, kept;
-  bool dropped = false;
-  while (std::getline(in, line)) {
-    try {
-      const auto j = nlohmann::json::parse(line);
-      const int64_t s = j.is_object() ? j.value("step", int64_t(0)) : 0;
-      if (s <= step) {
-        kept += line + "\n";
-        if (s == step && j.contains("loss")) at_step = j;
-        continue;
-      }
-    } catch (const nlohmann::json::exception&) {
-      // a line cut by a kill: dropped
-    }
-    dropped = true;
-  }
-  in.close();
-  if (dropped) io::write_file_atomic(path, kept);
-  return at_step;
-}
-
 std::string format_duration(double s) {
   if (!(s >= 0) || s > 1e7) return "?";
   const int t = int(s + 0.5);
@@ -142,7 +115,7 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
   if (!run.next_batch) fail("train: no batch source");
   const io::DirectoryLock lock(run.dir);
   const nlohmann::json config = resolved_config(run);
-  const std::string ckpt = run.dir + "/checkpoint", metrics_path = run.dir + "/metrics.jsonl";
+  const std::string ckpt = run.dir + "/checkpoint";
   const std::string config_path = run.dir + "/config.json";
   if (fs::exists(config_path)) {
     const nlohmann::json old = read_json_file(config_path);
@@ -166,14 +139,13 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
     result.resumed_from = step;
     if (!run.quiet) fmt::print(stderr, "resuming {} from step {}\n", run.dir, step);
   }
-  const nlohmann::json logged = truncate_metrics(metrics_path, step);
+  TrainingLog training_log(run.dir, step);
+  const nlohmann::json& logged = training_log.line_at_step();
   if (step >= run.train.steps && logged.is_object()) {
     // A finished run, rerun: its training figures are those it logged at its last step.
     result.final_loss = logged.value("loss", 0.0);
     result.tokens_per_second = logged.value("tokens_per_s", 0.0);
   }
-  std::ofstream metrics(metrics_path, std::ios::app);
-  if (!metrics) fail("cannot append to {}", metrics_path);
 
   const bool tty = ::isatty(2);
   const int64_t total = run.train.steps;
@@ -198,7 +170,7 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
       });
       line["new_best"] = true;
     }
-    metrics << line.dump() << "\n" << std::flush;
+    training_log.write(line);
     if (m.contains("summary") && m["summary"].is_string()) last_eval = m["summary"];
   };
 
@@ -230,7 +202,7 @@ TrainResult train(const TrainingRun& run, std::unique_ptr<Transformer>* model_ou
       result.tokens_per_second = tps;
       nlohmann::json line = {{"step", step},       {"loss", result.final_loss}, {"lr", lr},
                              {"grad_norm", gnorm}, {"tokens_per_s", tps},       {"elapsed_s", elapsed}};
-      metrics << line.dump() << "\n" << std::flush;
+      training_log.write(line);
       if (run.on_progress) run.on_progress(step, total, result.final_loss, tps);
       if (!run.quiet) {
         fmt::print(stderr, "{}step {}/{}  loss {:.4f}  lr {:.2e}  {:.0f} tok/s  ETA {}  eval {}{}",
