@@ -66,11 +66,12 @@ def state_dict():
     return sd
 
 
-@pytest.mark.parametrize("zip_format", [True, False], ids=["zip", "legacy"])
-def test_torch_save_files(lengen_binary, tmp_path, zip_format):
+@pytest.mark.parametrize("zip_format,protocol", [(True, 2), (False, 2), (True, 4), (True, 5)],
+                         ids=["zip", "legacy", "zip_protocol4", "zip_protocol5"])
+def test_torch_save_files(lengen_binary, tmp_path, zip_format, protocol):
     sd = state_dict()
     path = tmp_path / "pytorch_model.bin"
-    torch.save(sd, path, _use_new_zipfile_serialization=zip_format)
+    torch.save(sd, path, _use_new_zipfile_serialization=zip_format, pickle_protocol=protocol)
     expect_same(lengen_tensors(lengen_binary, path), sd)
     # The checkpoint directory finds pytorch_model.bin.
     expect_same(lengen_tensors(lengen_binary, tmp_path), sd)
