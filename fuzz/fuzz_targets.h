@@ -28,7 +28,9 @@
 #include "data/text_tokenizer.h"
 #include "data/token_file.h"
 #include "data/tokenizer.h"
+#include "io/dtype.h"
 #include "io/safetensors.h"
+#include "io/torch_checkpoint.h"
 #include "lm/corpus.h"
 #include "arch/model_config.h"
 #include "arch/param_layout.h"
@@ -141,6 +143,48 @@ inline int safetensors(const uint8_t* data, size_t size) {
       }
     }
     (void)io::serialize_safetensors({});
+  });
+}
+
+// --- torch.save files: the zip archive (libzip + the restricted unpickler) or the legacy
+// format, every tensor read ----------------------------------------------------------------
+inline int torch_checkpoint(const uint8_t* data, size_t size) {
+  return guarded("torch_checkpoint", [&] {
+    const auto file = io::TorchCheckpoint::parse(std::string(reinterpret_cast<const char*>(data), size),
+                                                 "fuzz.bin");
+    if (file->total_elements() > io::TorchCheckpoint::kMaxElementsPerByte * std::max<size_t>(size, 1))
+      failure("torch_checkpoint: more elements than the bound per byte of the file");
+    for (const auto& name : file->names()) {
+      const auto info = file->info(name);
+      const std::string raw = file->read_raw(name);
+      if (raw.size() != size_t(info.numel()) * io::dtype_size(info.dtype))
+        failure("torch_checkpoint: read_raw returned the wrong number of bytes");
+      std::vector<float> values(size_t(info.numel()));
+      try {
+        file->read_f32(name, info.shape, values.data());
+      } catch (const Error&) {
+      }
+    }
+  });
+}
+
+// --- the state-dict unpickler alone (first byte: bit 0 selects the legacy persistent ids) ---
+inline int torch_pickle(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const bool legacy = data[0] & 1;
+  return guarded("torch_pickle", [&] {
+    const std::string_view pickle(reinterpret_cast<const char*>(data + 1), size - 1);
+    const auto sd = io::parse_state_dict_pickle(pickle, "fuzz.pkl", size, legacy);
+    for (const auto& t : sd.tensors) {
+      if (t.storage >= sd.storages.size()) failure("torch_pickle: a tensor of no storage");
+      const auto& st = sd.storages[t.storage];
+      if (t.numel > st.numel || st.numel * io::dtype_size(st.dtype) > size)
+        failure("torch_pickle: a tensor or storage beyond the input's size");
+      uint64_t last = t.offset;
+      for (size_t d = 0; d < t.shape.size(); ++d)
+        if (t.shape[d] > 0) last += uint64_t(t.shape[d] - 1) * uint64_t(t.stride[d]);
+      if (t.numel > 0 && last >= st.numel) failure("torch_pickle: a view outside its storage");
+    }
   });
 }
 
@@ -341,7 +385,8 @@ inline const std::map<std::string, int (*)(const uint8_t*, size_t)>& targets() {
       {"safetensors", safetensors}, {"checkpoint", checkpoint},   {"config", config},
       {"jsonl", jsonl},             {"dataset_dir", dataset_dir}, {"token_file", token_file},
       {"sweep", sweep},             {"sentencepiece", sentencepiece},
-      {"attention_capture", attention_capture}};
+      {"attention_capture", attention_capture}, {"torch_checkpoint", torch_checkpoint},
+      {"torch_pickle", torch_pickle}};
   return t;
 }
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Writes the synthetic part of the seed corpora under fuzz/corpus/ (the files made with the
 lengen binary itself, checkpoints, datasets and a tokenizer, come from fuzz/make_seeds.sh).
-Seeds are small valid inputs: the fuzzer mutates them into invalid ones."""
+Seeds are small valid inputs: the fuzzer mutates them into invalid ones. The torch.save seeds
+(torch_checkpoint, torch_pickle) need a Python with torch (the test venv,
+~/.cache/lengen/venv/bin/python); without it they are left as they are."""
+import collections
+import io
 import json
 import os
+import pickletools
 import struct
 import sys
+import zipfile
 
 SEP = b"\n--8<--\n"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -105,6 +111,48 @@ def main():
                                       "scratchpad": [3, 3], "answer": [3, 3]}}]}
     put("attention_capture", "one", json.dumps(info).encode() + SEP +
         safetensors([("example.0", "F32", [1, 1, T * (T + 1) // 2], f32(*probs))]))
+    torch_seeds()
+
+
+def torch_seeds():
+    try:
+        import torch
+    except ImportError:
+        print("make_seeds.py: no torch in this Python; torch_checkpoint/torch_pickle seeds kept")
+        return
+    base = torch.arange(6, dtype=torch.float32).view(2, 3)
+    sd = collections.OrderedDict()
+    sd["w"] = base
+    sd["tied"] = base  # the same storage twice
+    sd["wt"] = base.t()  # a strided view
+    sd["row"] = base[1]  # an offset view
+    sd["h"] = torch.tensor([1.0, -2.0], dtype=torch.float16)
+    sd["bf"] = torch.tensor([0.5], dtype=torch.bfloat16)
+    sd["d"] = torch.tensor([1.5], dtype=torch.float64)
+    sd["ids"] = torch.arange(3)
+    sd["mask"] = torch.tensor([True, False])
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LayerNorm(2)).state_dict()
+    seeds = {"state_dict": sd, "module": module, "nested": {"model": {"a": torch.ones(2)}, "step": 3}}
+    for name, obj in seeds.items():
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        put("torch_checkpoint", name, buf.getvalue())
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+            pkl = next(n for n in z.namelist() if n.endswith("/data.pkl"))
+            put("torch_pickle", name, b"\x00" + z.read(pkl))
+    buf = io.BytesIO()
+    torch.save(sd, buf, _use_new_zipfile_serialization=False)
+    legacy = buf.getvalue()
+    put("torch_checkpoint", "legacy", legacy)
+    # The legacy file's object pickle: the fourth, after the magic number, protocol and
+    # system-info pickles (found by walking the opcodes, running nothing).
+    ends = []
+    f = io.BytesIO(legacy)
+    for _ in range(4):
+        for op, _arg, pos in pickletools.genops(f):
+            pass
+        ends.append(f.tell())
+    put("torch_pickle", "legacy", b"\x01" + legacy[ends[2]:ends[3]])
 
 
 if __name__ == "__main__":

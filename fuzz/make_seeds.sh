@@ -2,10 +2,12 @@
 # Regenerates the seed corpora of fuzz/corpus/: the synthetic ones (fuzz/make_seeds.py) and
 # those made by a built lengen binary (checkpoints in the three layouts, a SentencePiece model).
 #   bash fuzz/make_seeds.sh [path/to/lengen]      (default build/lengen)
+# PYTHON: the Python running fuzz/make_seeds.py (default python3; the torch.save seeds need one
+# with torch, such as the test venv's ~/.cache/lengen/venv/bin/python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LENGEN="${1:-build/lengen}"
-python3 fuzz/make_seeds.py
+"${PYTHON:-python3}" fuzz/make_seeds.py
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 sep=$'\n--8<--\n'

@@ -1,13 +1,16 @@
 // lengen debug step: one training step on a given batch with everything an external numerical
 // oracle needs (loss, per-token log-probs, logits, every gradient, the weights after one AdamW
-// step); and lengen generate: greedy decoding with the KV cache.
+// step); lengen debug tensors: what a weights file (any format io/tensor_file.h reads) holds;
+// and lengen generate: greedy decoding with the KV cache.
 #include <filesystem>
 #include <memory>
 
 #include "cli/commands.h"
 #include "data/token_file.h"
 #include "io/atomic_file.h"
+#include "io/dtype.h"
 #include "io/safetensors.h"
+#include "io/tensor_file.h"
 #include "model/checkpoint.h"
 #include "model/decode.h"
 #include "model/forward.h"
@@ -233,6 +236,40 @@ void run_generate(const GenerateOptions& o) {
   fmt::print("{}\n", nlohmann::json{{"outputs", outputs}}.dump());
 }
 
+struct TensorsOptions {
+  std::string path;
+  bool json = false;
+};
+
+// Each tensor's name, dtype, shape and checksums (sum and sum of squares in fp64 of its values,
+// row-major) of a weights file or a checkpoint directory.
+void run_tensors(const TensorsOptions& o) {
+  const auto file = fs::is_directory(o.path) ? io::open_checkpoint_weights(o.path)
+                                             : io::open_tensor_file(o.path);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& name : file->names()) {
+    const io::TensorInfo info = file->info(name);
+    const std::string raw = file->read_raw(name);
+    double sum = 0, sum_sq = 0;
+    for (int64_t i = 0; i < info.numel(); ++i) {
+      const double v = io::element_to_f64(info.dtype, raw.data(), i);
+      sum += v;
+      sum_sq += v * v;
+    }
+    if (o.json)
+      out.push_back({{"name", name}, {"dtype", info.dtype}, {"shape", info.shape}, {"sum", sum},
+                     {"sum_sq", sum_sq}});
+    else
+      fmt::print("{}  {}  [{}]  sum={:.17g}  sum_sq={:.17g}\n", name, info.dtype,
+                 fmt::join(info.shape, ", "), sum, sum_sq);
+  }
+  if (o.json)
+    fmt::print("{}\n", nlohmann::json{{"origin", file->origin()}, {"tensors", out}}.dump());
+  else
+    fmt::print("# {}: {} tensors, {} elements\n", file->origin(), file->names().size(),
+               file->total_elements());
+}
+
 }  // namespace
 
 void register_debug_commands(CLI::App& app) {
@@ -252,6 +289,16 @@ void register_debug_commands(CLI::App& app) {
       ->required();
   step->add_option("--threads", step_opts->threads, "Threads (0: OpenMP default)");
   step->callback([step_opts] { run_step(*step_opts); });
+
+  auto tensors_opts = std::make_shared<TensorsOptions>();
+  auto* tensors = debug->add_subcommand(
+      "tensors", "Each tensor of a weights file (safetensors, torch.save .bin, *.index.json) or "
+                 "a checkpoint directory: name, dtype, shape, sum and sum of squares (fp64)");
+  tensors->add_option("path", tensors_opts->path, "File or checkpoint directory")->required();
+  tensors->add_flag("--json", tensors_opts->json,
+                    "Print one JSON object {\"origin\", \"tensors\": [{name, dtype, shape, "
+                    "sum, sum_sq}, ...]}");
+  tensors->callback([tensors_opts] { run_tensors(*tensors_opts); });
 
   auto gen_opts = std::make_shared<GenerateOptions>();
   auto* gen = app.add_subcommand("generate", "Greedy decoding with the KV cache; prints JSON {\"outputs\": [[ids...], ...]}");

@@ -8,42 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/dtype.h"
 #include "util/error.h"
 #include "util/json_parse.h"
 
 namespace lengen::io {
-namespace {
-
-size_t dtype_size(const std::string& dtype) {
-  static const std::map<std::string, size_t> sizes = {
-      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4},
-      {"I16", 2}, {"I8", 1},  {"U8", 1},  {"BOOL", 1}, {"U16", 2}, {"U32", 4}, {"U64", 8}};
-  const auto it = sizes.find(dtype);
-  return it == sizes.end() ? 0 : it->second;
-}
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400)) { mant <<= 1; --exp; }
-      bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-}  // namespace
 
 int64_t SafeTensor::numel() const {
   int64_t n = 1;
@@ -163,36 +132,12 @@ void SafetensorsFile::read_f32(const std::string& name, const std::vector<int64_
   if (t.shape != expected_shape)
     fail("{}: tensor '{}' has shape [{}], expected [{}]", origin_, name,
          fmt::join(t.shape, ", "), fmt::join(expected_shape, ", "));
-  const char* src = data_.data() + t.offset;
-  const int64_t n = t.numel();
-  if (n == 0) return;  // nothing to copy (dst may be null)
-  if (t.dtype == "F32") {
-    std::memcpy(dst, src, size_t(n) * 4);
-  } else if (t.dtype == "F16" || t.dtype == "BF16") {
-    const bool bf = t.dtype == "BF16";
-    for (int64_t i = 0; i < n; ++i) {
-      uint16_t h;
-      std::memcpy(&h, src + 2 * i, 2);
-      if (bf) {
-        const uint32_t bits = uint32_t(h) << 16;
-        std::memcpy(dst + i, &bits, 4);
-      } else {
-        dst[i] = half_to_float(h);
-      }
-    }
-  } else if (t.dtype == "F64") {
-    for (int64_t i = 0; i < n; ++i) {
-      double d;
-      std::memcpy(&d, src + 8 * i, 8);
-      dst[i] = float(d);
-    }
-  } else {
-    fail("{}: tensor '{}' has dtype {}, expected a floating-point dtype", origin_, name, t.dtype);
-  }
-  for (int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(dst[i]))
-      fail("{}: tensor '{}' holds a non-finite value ({}) at index {} (corrupt or diverged weights)",
-           origin_, name, dst[i], i);
+  convert_to_f32(t.dtype, data_.data() + t.offset, t.numel(), dst, origin_, name);
+}
+
+std::string_view SafetensorsFile::bytes(const std::string& name) const {
+  const SafeTensor& t = info(name);
+  return std::string_view(data_.data() + t.offset, t.nbytes);
 }
 
 std::string serialize_safetensors(const std::vector<TensorToWrite>& tensors,

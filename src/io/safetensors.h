@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lengen::io {
@@ -32,6 +33,8 @@ class SafetensorsFile {
   // converting an F64 beyond fp32's range) is an error naming the tensor and the index.
   void read_f32(const std::string& name, const std::vector<int64_t>& expected_shape,
                 float* dst) const;
+  // The tensor's raw little-endian bytes (numel * dtype size), row-major.
+  std::string_view bytes(const std::string& name) const;
   std::vector<std::string> names() const;  // sorted
   // Elements of all tensors together: bounded by the file's size (every element takes a byte
   // at least), so a model no larger than this can be allocated safely.
