@@ -4,6 +4,7 @@
 
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "io/tensor_file.h"
 #include "util/error.h"
 #include "util/json_parse.h"
 
@@ -71,11 +72,11 @@ void save_model(const std::string& dir, const Transformer& model) {
 }
 
 void load_weights(Transformer& model, const std::string& path) {
-  load_weights(model, io::SafetensorsFile::load(path));
+  load_weights(model, *io::open_tensor_file(path));
 }
 
-void load_weights(Transformer& model, const io::SafetensorsFile& file) {
-  const std::string& path = file.origin();
+void load_weights(Transformer& model, const io::TensorFile& file) {
+  const std::string path = file.origin();
   std::vector<float> params(model.layout().total(), 0.0f);
   for (const auto& t : model.layout().tensors()) {
     if (!file.has(t.name))
@@ -90,12 +91,12 @@ void load_weights(Transformer& model, const io::SafetensorsFile& file) {
 }
 
 std::unique_ptr<Transformer> make_model_for_weights(const ModelConfig& config,
-                                                    const io::SafetensorsFile& file,
+                                                    const io::TensorFile& file,
                                                     const std::string& config_path) {
   // The sizes most often at fault, named: the embedding table is [vocab_size, d_model].
   const std::string embed = "model.embed_tokens.weight";
   if (file.has(embed)) {
-    const auto& shape = file.info(embed).shape;
+    const std::vector<int64_t> shape = file.info(embed).shape;
     if (shape.size() == 2 && (shape[0] != config.vocab_size || shape[1] != config.d_model))
       fail("{}: tensor '{}' has shape [{}], but {} asks for [{}, {}] (keys 'vocab_size' and "
            "'d_model')",
@@ -114,9 +115,9 @@ std::unique_ptr<Transformer> make_model_for_weights(const ModelConfig& config,
 std::unique_ptr<Transformer> load_model(const std::string& dir_in) {
   const std::string dir = resolve_checkpoint_dir(dir_in);
   const ModelConfig config = read_model_config(dir + "/config.json");
-  const auto file = io::SafetensorsFile::load(dir + "/model.safetensors");
-  auto model = make_model_for_weights(config, file, dir + "/config.json");
-  load_weights(*model, file);
+  const auto file = io::open_tensor_file(dir + "/model.safetensors");
+  auto model = make_model_for_weights(config, *file, dir + "/config.json");
+  load_weights(*model, *file);
   return model;
 }
 

@@ -16,7 +16,7 @@
 #include "model/transformer.h"
 
 namespace lengen {
-namespace io { class SafetensorsFile; }
+namespace io { class TensorFile; }
 
 // Writes the files into a fresh temporary directory via `write(tmpdir)`, then swaps it in.
 void write_directory_atomic(const std::string& dir,
@@ -38,14 +38,14 @@ std::unique_ptr<Transformer> load_model(const std::string& dir);
 nlohmann::json read_json_file(const std::string& path);
 ModelConfig read_model_config(const std::string& path);
 void load_weights(Transformer& model, const std::string& safetensors_path);
-void load_weights(Transformer& model, const io::SafetensorsFile& file);
+void load_weights(Transformer& model, const io::TensorFile& file);
 // A zeroed model for `config` that is to receive the weights of `file`: the embedding's shape
 // is checked against the config's vocab_size and d_model (errors name `config_path` and the
 // key), and the layout may not need more parameters than the file stores, so a corrupt size
 // in a config (n_layers, d_ff, vocab_size, an encoding's table) is an error before anything
 // large is allocated.
 std::unique_ptr<Transformer> make_model_for_weights(const ModelConfig& config,
-                                                    const io::SafetensorsFile& file,
+                                                    const io::TensorFile& file,
                                                     const std::string& config_path);
 
 }  // namespace lengen

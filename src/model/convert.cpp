@@ -6,6 +6,7 @@
 
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "io/tensor_file.h"
 #include "model/checkpoint.h"
 #include "model/convert/reference_format.h"
 #include "util/error.h"
@@ -156,8 +157,8 @@ void check_coverage(const ReferenceFormat& f, const Transformer& model,
 }
 
 // Checks a tied copy or a recomputed buffer of the reference (ExtraTensor).
-void check_extra_tensor(const ExtraTensor& e, const io::SafetensorsFile& file,
-                        const std::string& weights_path) {
+void check_extra_tensor(const ExtraTensor& e, const io::TensorFile& file) {
+  const std::string weights_path = file.origin();
   int64_t numel = 1;
   for (int64_t d : e.shape) numel *= d;
   std::vector<float> values(static_cast<size_t>(numel));
@@ -181,7 +182,6 @@ void check_extra_tensor(const ExtraTensor& e, const io::SafetensorsFile& file,
 std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const std::string& dir,
                                               Notes& notes) {
   const std::string config_path = (std::filesystem::path(dir) / "config.json").string();
-  const std::string weights_path = (std::filesystem::path(dir) / "model.safetensors").string();
   nlohmann::json j = read_json_file(config_path);
   if (!j.is_object()) fail("{}: the config must be a JSON object", config_path);
   nlohmann::json block;
@@ -209,7 +209,10 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
     if (same) config = native;
   }
 
-  const auto file = io::SafetensorsFile::load(weights_path);
+  // model.safetensors, pytorch_model.bin (torch.save, as the upstream code writes), or shards.
+  const auto weights = io::open_checkpoint_weights(dir);
+  const io::TensorFile& file = *weights;
+  const std::string weights_path = file.origin();
   auto model = make_model_for_weights(config, file, config_path);
   const auto names = f.tensors(config);
   check_coverage(f, *model, names);
@@ -225,7 +228,7 @@ std::unique_ptr<Transformer> import_reference(const ReferenceFormat& f, const st
   }
   for (const auto& e : f.extra_tensors(config, j)) {
     known.insert(e.ref);
-    if (file.has(e.ref)) check_extra_tensor(e, file, weights_path);
+    if (file.has(e.ref)) check_extra_tensor(e, file);
   }
   for (const auto& name : file.names())
     if (!known.count(name) && !f.ignored(name, config))

@@ -1,6 +1,7 @@
 #include "model/model_overrides.h"
 
 #include "io/safetensors.h"
+#include "io/tensor_file.h"
 #include "model/checkpoint.h"
 #include "util/error.h"
 #include "util/json_config.h"
@@ -27,9 +28,9 @@ std::unique_ptr<Transformer> load_model_with_overrides(const std::string& checkp
                                                        const std::vector<std::string>& overrides) {
   const ModelConfig config = model_config_with_overrides(checkpoint_dir, overrides);
   const std::string dir = resolve_checkpoint_dir(checkpoint_dir);
-  const auto file = io::SafetensorsFile::load(dir + "/model.safetensors");
-  auto model = make_model_for_weights(config, file, dir + "/config.json");
-  load_weights(*model, file);
+  const auto file = io::open_tensor_file(dir + "/model.safetensors");
+  auto model = make_model_for_weights(config, *file, dir + "/config.json");
+  load_weights(*model, *file);
   return model;
 }
 
