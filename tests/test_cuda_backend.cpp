@@ -86,22 +86,17 @@ class Twin {
   void floats(const std::string& name, size_t n, uint64_t seed, float scale = 1.0f) {
     put(name, testing::random_vector(n, seed, scale));
   }
-  void put(const std::string& name, const std::vector<float>& v) {
+  // float and int32 tensors alike (both 4-byte values)
+  template <typename T>
+  void put(const std::string& name, const std::vector<T>& v) {
     auto& t = t_[name];
     t.n = v.size();
     for (int s = 0; s < 2; ++s) {
-      t.buf[s] = Buffer(be(s), std::max<size_t>(4, v.size() * sizeof(float)));
-      upload(be(s), t.buf[s].f32(), v);
+      t.buf[s] = Buffer(be(s), std::max<size_t>(4, v.size() * sizeof(T)));
+      upload(be(s), static_cast<T*>(t.buf[s].data()), v);
     }
   }
-  void ints(const std::string& name, const std::vector<int32_t>& v) {
-    auto& t = t_[name];
-    t.n = v.size();
-    for (int s = 0; s < 2; ++s) {
-      t.buf[s] = Buffer(be(s), std::max<size_t>(4, v.size() * sizeof(int32_t)));
-      upload(be(s), t.buf[s].i32(), v);
-    }
-  }
+  void ints(const std::string& name, const std::vector<int32_t>& v) { put(name, v); }
   void zeros(const std::string& name, size_t n) { put(name, std::vector<float>(n, 0.0f)); }
   float* f(int side, const std::string& name) { return at(name).buf[side].f32(); }
   int32_t* i(int side, const std::string& name) { return at(name).buf[side].i32(); }

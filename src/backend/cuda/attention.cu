@@ -103,6 +103,19 @@ __device__ float score(const Attn& a, const Smem& sm, const float* Qs, const flo
   return s;
 }
 
+// Runs f(k, row, col) for each entry e = threadIdx.x + k * kAttnThreads of a [T, dh] tile that
+// this thread owns (k < kAttnPerThread, unrolled, so per-thread arrays indexed by k stay in
+// registers).
+template <class F>
+__device__ __forceinline__ void for_owned(int dh, F&& f) {
+#pragma unroll
+  for (int k = 0; k < kAttnPerThread; ++k) {
+    const int e = threadIdx.x + k * kAttnThreads;
+    if (e >= T * dh) break;
+    f(k, e / dh, e % dh);
+  }
+}
+
 __device__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
@@ -126,9 +139,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_forward_kernel(Attn a,
   load_tile(Qs, a.q + (size_t(b) * a.Q + i0) * a.ld + col, qn, a);
   load_query_bias(sm, a, b, h, i0, qn);
   for (int i = threadIdx.x; i < T; i += kAttnThreads) m_s[i] = -INFINITY, l_s[i] = 0.0f;
-  float o[kAttnPerThread];
-#pragma unroll
-  for (int k = 0; k < kAttnPerThread; ++k) o[k] = 0.0f;
+  float o[kAttnPerThread] = {};
 
   const int keys = past + i0 + qn;  // keys any query of the tile sees
   for (int j0 = 0; j0 < keys; j0 += T) {
@@ -165,24 +176,16 @@ __global__ void __launch_bounds__(kAttnThreads) attention_forward_kernel(Attn a,
       if (lane == 0) l_s[i] = l_s[i] * alpha + sum, m_s[i] = mx, alpha_s[i] = alpha;
     }
     __syncthreads();
-#pragma unroll
-    for (int k = 0; k < kAttnPerThread; ++k) {
-      const int e = threadIdx.x + k * kAttnThreads;
-      if (e >= T * a.dh) break;
-      const int i = e / a.dh, d = e % a.dh;
+    for_owned(a.dh, [&](int k, int i, int d) {
       float acc = 0.0f;
       for (int j = 0; j < kn; ++j) acc += S[i * kSPad + j] * Vs[j * a.pad + d];
       o[k] = o[k] * alpha_s[i] + acc;
-    }
+    });
   }
   __syncthreads();
-#pragma unroll
-  for (int k = 0; k < kAttnPerThread; ++k) {
-    const int e = threadIdx.x + k * kAttnThreads;
-    if (e >= T * a.dh) break;
-    const int i = e / a.dh, d = e % a.dh;
+  for_owned(a.dh, [&](int k, int i, int d) {
     if (i < qn) out[(size_t(b) * a.Q + i0 + i) * a.ld + col + d] = o[k] * (1.0f / l_s[i]);
-  }
+  });
   if (lse)
     for (int i = threadIdx.x; i < qn; i += kAttnThreads)
       lse[size_t(pair) * a.Q + i0 + i] = m_s[i] + logf(l_s[i]);
@@ -255,9 +258,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_backward_kv_kernel(Att
   const size_t krow = (size_t(b) * a.key_stride + j0) * a.ld + col;
   load_tile(sm.tile[0], a.k + krow, kn, a);
   load_tile(sm.tile[1], a.v + krow, kn, a);
-  float dk_acc[kAttnPerThread], dv_acc[kAttnPerThread];
-#pragma unroll
-  for (int k = 0; k < kAttnPerThread; ++k) dk_acc[k] = dv_acc[k] = 0.0f;
+  float dk_acc[kAttnPerThread] = {}, dv_acc[kAttnPerThread] = {};
   for (int i0 = j0; i0 < a.Q; i0 += T) {
     const int qn = min(T, a.Q - i0);
     __syncthreads();
@@ -265,11 +266,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_backward_kv_kernel(Att
     __syncthreads();
     backward_tile(sm, a, b, key, i0, qn, j0, kn, sm.S[0], sm.S[1]);
     const float *P = sm.S[0], *dS = sm.S[1], *Qs = sm.tile[2], *dOs = sm.tile[3];
-#pragma unroll
-    for (int k = 0; k < kAttnPerThread; ++k) {
-      const int e = threadIdx.x + k * kAttnThreads;
-      if (e >= T * a.dh) break;
-      const int j = e / a.dh, d = e % a.dh;
+    for_owned(a.dh, [&](int k, int j, int d) {
       float sv = 0.0f, sk = 0.0f;
       for (int i = 0; i < qn; ++i) {
         sv += P[i * kSPad + j] * dOs[i * a.pad + d];
@@ -277,19 +274,14 @@ __global__ void __launch_bounds__(kAttnThreads) attention_backward_kv_kernel(Att
       }
       dv_acc[k] += sv;
       dk_acc[k] += a.scale * sk;
-    }
+    });
   }
-#pragma unroll
-  for (int k = 0; k < kAttnPerThread; ++k) {
-    const int e = threadIdx.x + k * kAttnThreads;
-    if (e >= T * a.dh) break;
-    const int j = e / a.dh, d = e % a.dh;
-    if (j < kn) {
-      const size_t at = (size_t(b) * a.Q + j0 + j) * a.ld + col + d;
-      dk[at] = dk_acc[k];
-      dv[at] = dv_acc[k];
-    }
-  }
+  for_owned(a.dh, [&](int k, int j, int d) {
+    if (j >= kn) return;
+    const size_t at = (size_t(b) * a.Q + j0 + j) * a.ld + col + d;
+    dk[at] = dk_acc[k];
+    dv[at] = dv_acc[k];
+  });
 }
 
 // The bias gradient terms of a dS tile into the fixed-point accumulator: a warp holds one query
@@ -328,9 +320,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_backward_q_kernel(Attn
   const size_t col = size_t(h) * a.dh;
   const uint64_t key = a.dropout > 0 ? attention_pair_key(a.dropout_key, b, h, a.H) : 0;
   load_query_side(sm, a, dout, lse, delta, b, h, i0, qn);
-  float dq_acc[kAttnPerThread];
-#pragma unroll
-  for (int k = 0; k < kAttnPerThread; ++k) dq_acc[k] = 0.0f;
+  float dq_acc[kAttnPerThread] = {};
   for (int j0 = 0; j0 < i0 + qn; j0 += T) {
     const int kn = min(T, i0 + qn - j0);
     __syncthreads();
@@ -341,23 +331,15 @@ __global__ void __launch_bounds__(kAttnThreads) attention_backward_q_kernel(Attn
     backward_tile(sm, a, b, key, i0, qn, j0, kn, nullptr, sm.S[1]);
     const float *dS = sm.S[1], *Ks = sm.tile[0];
     if (bias_acc) accumulate_bias_grad(sm, a, b, i0, qn, j0, kn, dS, bias_acc, warp_slots);
-#pragma unroll
-    for (int k = 0; k < kAttnPerThread; ++k) {
-      const int e = threadIdx.x + k * kAttnThreads;
-      if (e >= T * a.dh) break;
-      const int i = e / a.dh, d = e % a.dh;
+    for_owned(a.dh, [&](int k, int i, int d) {
       float s = 0.0f;
       for (int j = 0; j < kn; ++j) s += dS[i * kSPad + j] * Ks[j * a.pad + d];
       dq_acc[k] += a.scale * s;
-    }
+    });
   }
-#pragma unroll
-  for (int k = 0; k < kAttnPerThread; ++k) {
-    const int e = threadIdx.x + k * kAttnThreads;
-    if (e >= T * a.dh) break;
-    const int i = e / a.dh, d = e % a.dh;
+  for_owned(a.dh, [&](int k, int i, int d) {
     if (i < qn) dq[(size_t(b) * a.Q + i0 + i) * a.ld + col + d] = dq_acc[k];
-  }
+  });
 }
 
 // dvalues[e] += acc[e] (fixed point back to float; untouched entries stay as they are)

@@ -150,55 +150,37 @@ class CudaBackend final : public Backend {
 
   // ---- rows ----
   void embedding_forward(float* out, const int32_t* tokens, const float* table, int N, int C) override {
-    bind();
-    cuda::embedding_forward(stream_, out, tokens, table, N, C);
-    launched("embedding_forward");
+    enqueue("embedding_forward", cuda::embedding_forward, out, tokens, table, N, C);
   }
   void embedding_backward(float* dtable, const int32_t* tokens, const float* dout, int N, int C) override {
-    bind();
-    cuda::rows_accumulate(stream_, dtable, tokens, dout, N, C, -1);
-    launched("embedding_backward");
+    enqueue("embedding_backward", cuda::rows_accumulate, dtable, tokens, dout, N, C, -1);
   }
   void table_add_forward(float* x, const float* table, const int32_t* ids, int N, int C) override {
-    bind();
-    cuda::table_add_forward(stream_, x, table, ids, N, C);
-    launched("table_add_forward");
+    enqueue("table_add_forward", cuda::table_add_forward, x, table, ids, N, C);
   }
   void table_add_backward(float* dtable, const int32_t* ids, const float* dx, int N, int C,
                           int frozen_row) override {
-    bind();
-    cuda::rows_accumulate(stream_, dtable, ids, dx, N, C, frozen_row);
-    launched("table_add_backward");
+    enqueue("table_add_backward", cuda::rows_accumulate, dtable, ids, dx, N, C, frozen_row);
   }
   void add(float* out, const float* a, const float* b, size_t n) override {
-    bind();
-    cuda::add(stream_, out, a, b, n);
-    launched("add");
+    enqueue("add", cuda::add, out, a, b, n);
   }
   void gather_rows(float* out, const float* in, const int32_t* rows, int M, int C, float scale) override {
-    bind();
-    cuda::gather_rows(stream_, out, in, rows, M, C, scale);
-    launched("gather_rows");
+    enqueue("gather_rows", cuda::gather_rows, out, in, rows, M, C, scale);
   }
   void scatter_add_rows(float* out, const float* in, const int32_t* rows, int M, int C,
                         float scale) override {
-    bind();
-    cuda::scatter_add_rows(stream_, out, in, rows, M, C, scale);
-    launched("scatter_add_rows");
+    enqueue("scatter_add_rows", cuda::scatter_add_rows, out, in, rows, M, C, scale);
   }
   void kv_append(float* cache, const float* src, const int32_t* at, int B, int Q, int C,
                  int capacity) override {
-    bind();
-    cuda::kv_append(stream_, cache, src, at, B, Q, C, capacity);
-    launched("kv_append");
+    enqueue("kv_append", cuda::kv_append, cache, src, at, B, Q, C, capacity);
   }
 
   // ---- normalisation ----
   void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* w, int N, int C,
                        float eps) override {
-    bind();
-    cuda::rmsnorm_forward(stream_, out, rstd, inp, w, N, C, eps);
-    launched("rmsnorm_forward");
+    enqueue("rmsnorm_forward", cuda::rmsnorm_forward, out, rstd, inp, w, N, C, eps);
   }
   void rmsnorm_backward(float* dinp, float* dw, const float* dout, const float* inp, const float* w,
                         const float* rstd, int N, int C) override {
@@ -206,9 +188,7 @@ class CudaBackend final : public Backend {
   }
   void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w,
                          const float* b, int N, int C, float eps) override {
-    bind();
-    cuda::layernorm_forward(stream_, out, mean, rstd, inp, w, b, N, C, eps);
-    launched("layernorm_forward");
+    enqueue("layernorm_forward", cuda::layernorm_forward, out, mean, rstd, inp, w, b, N, C, eps);
   }
   void layernorm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                           const float* w, const float* mean, const float* rstd, int N, int C) override {
@@ -217,71 +197,51 @@ class CudaBackend final : public Backend {
 
   // ---- activations ----
   void activation_forward(ActivationKind kind, float* out, const float* inp, size_t n) override {
-    bind();
-    cuda::activation_forward(stream_, kind, out, inp, n);
-    launched("activation_forward");
+    enqueue("activation_forward", cuda::activation_forward, kind, out, inp, n);
   }
   void activation_backward(ActivationKind kind, float* dinp, const float* dout, const float* inp,
                            size_t n) override {
-    bind();
-    cuda::activation_backward(stream_, kind, dinp, dout, inp, n);
-    launched("activation_backward");
+    enqueue("activation_backward", cuda::activation_backward, kind, dinp, dout, inp, n);
   }
   void swiglu_forward(float* out, const float* gate, const float* up, size_t n) override {
-    bind();
-    cuda::swiglu_forward(stream_, out, gate, up, n);
-    launched("swiglu_forward");
+    enqueue("swiglu_forward", cuda::swiglu_forward, out, gate, up, n);
   }
   void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
                        const float* up, size_t n) override {
-    bind();
-    cuda::swiglu_backward(stream_, dgate, dup, dout, gate, up, n);
-    launched("swiglu_backward");
+    enqueue("swiglu_backward", cuda::swiglu_backward, dgate, dup, dout, gate, up, n);
   }
   void dropout_forward(float* x, size_t n, float p, uint64_t key) override {
-    bind();
-    cuda::dropout(stream_, x, n, p, key);
-    launched("dropout_forward");
+    enqueue("dropout_forward", cuda::dropout, x, n, p, key);
   }
   void dropout_backward(float* dx, size_t n, float p, uint64_t key) override { dropout_forward(dx, n, p, key); }
 
   // ---- positional encodings ----
   void rotate(float* x, int n, int ld, const RotationArgs& r, float sign) override {
-    bind();
-    cuda::rotate(stream_, x, n, ld, r, sign);
-    launched("rotate");
+    enqueue("rotate", cuda::rotate, x, n, ld, r, sign);
   }
 
   // ---- attention ----
   void attention_forward(const AttentionArgs& a, float* out, float* lse) override {
-    bind();
-    cuda::attention_forward(stream_, a, out, lse);
-    launched("attention_forward");
+    enqueue("attention_forward", cuda::attention_forward, a, out, lse);
   }
   void attention_backward(const AttentionArgs& a, const float* out, const float* lse,
                           const float* dout, float* dq, float* dk, float* dv) override {
-    bind();
     float* delta = static_cast<float*>(scratch(kDelta, sizeof(float) * size_t(a.B) * a.H * a.Q));
     long long* acc = nullptr;
     if (a.bias && a.bias->dvalues && a.bias->extent > 0)
       acc = static_cast<long long*>(scratch(kBiasGrad, sizeof(long long) * size_t(a.bias->extent)));
-    cuda::attention_backward(stream_, a, out, lse, dout, dq, dk, dv, delta, acc);
-    launched("attention_backward");
+    enqueue("attention_backward", cuda::attention_backward, a, out, lse, dout, dq, dk, dv, delta, acc);
   }
   void attention_probs(const AttentionArgs& a, float* probs) override {
-    bind();
-    cuda::attention_probs(stream_, a, probs);
-    launched("attention_probs");
+    enqueue("attention_probs", cuda::attention_probs, a, probs);
   }
 
   // ---- loss ----
   double softmax_xent(float* logits, const int32_t* targets, const float* weights, int M,
                       int V) override {
     if (M <= 0) return 0.0;
-    bind();
     double* rows = static_cast<double*>(scratch(kRowLoss, sizeof(double) * size_t(M)));
-    cuda::softmax_xent(stream_, logits, targets, weights, M, V, rows);
-    launched("softmax_xent");
+    enqueue("softmax_xent", cuda::softmax_xent, logits, targets, weights, M, V, rows);
     const std::vector<double> loss = lengen::download(*this, rows, size_t(M));
     const std::vector<float> w = lengen::download(*this, weights, size_t(M));
     double total = 0;  // the CPU's order
@@ -289,33 +249,25 @@ class CudaBackend final : public Backend {
     return total;
   }
   void log_softmax(float* logits, int M, int V) override {
-    bind();
-    cuda::log_softmax(stream_, logits, M, V);
-    launched("log_softmax");
+    enqueue("log_softmax", cuda::log_softmax, logits, M, V);
   }
 
   // ---- optimizer ----
   void adamw_update(float* param, const float* grad, float* m, float* v, size_t n, const AdamWStep& p,
                     bool decay) override {
-    bind();
-    cuda::adamw_update(stream_, param, grad, m, v, n, p, decay);
-    launched("adamw_update");
+    enqueue("adamw_update", cuda::adamw_update, param, grad, m, v, n, p, decay);
   }
   double sum_squares(const float* x, size_t n) override {
     const size_t chunks = cuda::sum_chunks(n);
     if (!chunks) return 0.0;
-    bind();
     double* partial = static_cast<double*>(scratch(kSumSquares, sizeof(double) * chunks));
-    cuda::sum_squares(stream_, x, n, partial);
-    launched("sum_squares");
+    enqueue("sum_squares", cuda::sum_squares, x, n, partial);
     double total = 0;  // chunks in order, as the CPU
     for (double s : lengen::download(*this, partial, chunks)) total += s;
     return total;
   }
   void scale(float* x, size_t n, float s) override {
-    bind();
-    cuda::scale(stream_, x, n, s);
-    launched("scale");
+    enqueue("scale", cuda::scale, x, n, s);
   }
 
  private:
@@ -328,10 +280,19 @@ class CudaBackend final : public Backend {
 
   void bind() const { check(cudaSetDevice(device_), "cudaSetDevice"); }
   void launched(const char* op) { check(cudaGetLastError(), op); }
+  // Enqueues one kernel launcher of cuda_kernels.h on this backend's stream; a launch error
+  // becomes a lengen::Error naming the op.
+  template <typename... Params, typename... Args>
+  void enqueue(const char* op, void (*launcher)(cudaStream_t, Params...), Args&&... args) {
+    bind();
+    launcher(stream_, std::forward<Args>(args)...);
+    launched(op);
+  }
 
   // A device buffer of at least `bytes` for one op's temporaries, reused across calls (stream
   // order makes the reuse safe); grown by freeing after a synchronisation.
   void* scratch(ScratchSlot slot, size_t bytes) {
+    bind();
     Scratch& s = scratch_[slot];
     if (s.bytes < bytes) {
       check(cudaStreamSynchronize(stream_), "scratch");
@@ -345,11 +306,10 @@ class CudaBackend final : public Backend {
 
   void norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
                      const float* mean, const float* rstd, int N, int C) {
-    bind();
     const size_t floats = 2 * size_t(cuda::norm_row_chunks(N)) * size_t(C);
     float* partials = static_cast<float*>(scratch(kNormPartials, sizeof(float) * floats));
-    cuda::norm_backward(stream_, dinp, dw, db, dout, inp, w, mean, rstd, N, C, partials);
-    launched(mean ? "layernorm_backward" : "rmsnorm_backward");
+    enqueue(mean ? "layernorm_backward" : "rmsnorm_backward", cuda::norm_backward, dinp, dw, db, dout, inp, w,
+            mean, rstd, N, C, partials);
   }
 
   // Column-major C[m,n] = op(A)[m,k] op(B)[k,n] + beta C, fp32 (or TF32 when enabled).

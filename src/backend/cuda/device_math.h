@@ -1,11 +1,13 @@
 // Arithmetic shared by the CUDA kernels and the host (compiled by nvcc for the device and by
-// the C++ compiler for the host tests): the dropout hash (util/rng.h's counter-based stream,
-// bit for bit), the score-bias index (backend.h ScoreBias, as the CPU's BiasRow), and the
-// fixed-point encoding that makes the bias gradient's accumulation order-independent.
+// the C++ compiler for the host tests): the dropout decision (util/rng.h's counter-based
+// stream, itself compiled for both), the score-bias index (backend.h ScoreBias, as the CPU's
+// BiasRow), and the fixed-point encoding that makes the bias gradient's accumulation
+// order-independent.
 #pragma once
 #include <cstdint>
 
 #include "backend/backend.h"
+#include "util/rng.h"
 
 #if defined(__CUDACC__)
 #define LENGEN_HD __host__ __device__ __forceinline__
@@ -15,18 +17,10 @@
 
 namespace lengen::cuda {
 
-LENGEN_HD uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-LENGEN_HD uint64_t hash_combine(uint64_t key, uint64_t k) { return splitmix64(key ^ splitmix64(k)); }
-
 // The CPU's kernels::dropout_keep: element i of stream `key` survives iff its 24-bit uniform
 // draw is >= p.
 LENGEN_HD bool dropout_keep(uint64_t key, uint64_t i, float p) {
-  return float(hash_combine(key, i) >> 40) * (1.0f / 16777216.0f) >= p;
+  return uniform01_from_bits(hash_combine(key, i)) >= p;
 }
 
 // The dropout stream of attention pair (b, h): the CPU's pair_key.
