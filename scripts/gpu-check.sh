@@ -18,7 +18,8 @@
 #                                           check, without a GPU, that CMake finds the unpacked
 #                                           libraries)
 #   --build-only                            configure and build, run the tests (they skip without
-#                                           a GPU), no benchmarks
+#                                           a GPU), no benchmarks (GPU_CHECK_BUILD_TIMEOUT: the
+#                                           build's limit in seconds, default 300)
 #
 # The device tool carries the debs: carry [".gpu-deps/debs"] (the unpacked root is rebuilt
 # there). Exit status: 0 when the build and every GPU test passed, 1 otherwise.
@@ -212,7 +213,7 @@ if ! configure ON > "$WORK/configure.log" 2>&1; then
   exit 1
 fi
 log "build"
-if ! timeout 300 cmake --build "$BUILD" -j"$(nproc)" --target lengen lengen_tests > "$WORK/build.log" 2>&1; then
+if ! timeout "${GPU_CHECK_BUILD_TIMEOUT:-300}" cmake --build "$BUILD" -j"$(nproc)" --target lengen lengen_tests > "$WORK/build.log" 2>&1; then
   grep -E "error|FAILED" "$WORK/build.log" | head -30 >&2
   status build '"build failed"'
   exit 1
