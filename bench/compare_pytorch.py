@@ -6,7 +6,11 @@ GFLOP/s against this machine's sgemm peak, peak memory against what the step nee
 encoding's training throughput relative to NoPE at the small shape.
 
 Usage: bench/compare_pytorch.py [--reps 5] [--rounds 3] [--shapes tiny,small,paper]
-       [--no-compile] [--out results.jsonl]   (run scripts/setup-python-tests.sh first)
+       [--no-compile] [--out results.jsonl] [--device cuda --peak-gflops 67000]
+       (run scripts/setup-python-tests.sh first)
+--device cuda runs both sides on the GPU (lengen's CUDA backend, PyTorch on cuda); the
+utilisation column is then against --peak-gflops (default: an H100/H200 SXM's fp32 datasheet
+rate, 67 TFLOP/s) instead of the CPU's measured sgemm peak.
 Each round measures every shape once, lengen and PyTorch back to back; a shared machine's
 noise drifts over minutes, so the table gives the median over rounds of each figure and of
 each round's lengen/PyTorch ratio (torch.compile is measured in the first round only).
@@ -37,8 +41,11 @@ def run_json(cmd: list[str]) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+DEVICE = "cpu"  # --device: both sides run there
+
+
 def lengen(mode: str, preset: str, pes: list[str], reps: int, **shape) -> list[dict]:
-    cmd = [LENGEN, "bench", mode, "--preset", preset, "--pe", ",".join(pes), "--threads", "2",
+    cmd = [LENGEN, "--device", DEVICE, "bench", mode, "--preset", preset, "--pe", ",".join(pes), "--threads", "2",
            "--reps", str(reps), "--json"]
     for k, v in shape.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
@@ -47,7 +54,7 @@ def lengen(mode: str, preset: str, pes: list[str], reps: int, **shape) -> list[d
 
 def torch_baseline(mode: str, preset: str, reps: int, compile_too: bool, **shape) -> dict:
     cmd = [sys.executable, ROOT / "bench" / "pytorch_baseline.py", "--mode", mode, "--shape",
-           preset, "--reps", str(reps)]
+           preset, "--reps", str(reps), "--device", DEVICE]
     for k, v in shape.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
     if compile_too:
@@ -81,14 +88,22 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--out", default="bench-results.jsonl")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N], for lengen and PyTorch")
+    ap.add_argument("--peak-gflops", type=float, default=67000.0,
+                    help="--device cuda: the GPU's fp32 peak for the utilisation column")
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
     records = []
     gemm_peak = 0.0  # the best sgemm rate seen in any round: what this machine can do
     per_round = {preset: [] for preset in a.shapes.split(",")}
     for rnd in range(a.rounds):
-        peak = run_json([LENGEN, "bench", "gemm", "--threads", "2", "--reps", str(a.reps), "--json"])
-        records += peak
-        gemm_peak = max([gemm_peak] + [r["gflops"] for r in peak if r["bench"] == "gemm_peak"])
+        if DEVICE == "cpu":
+            peak = run_json([LENGEN, "bench", "gemm", "--threads", "2", "--reps", str(a.reps), "--json"])
+            records += peak
+            gemm_peak = max([gemm_peak] + [r["gflops"] for r in peak if r["bench"] == "gemm_peak"])
+        else:
+            gemm_peak = a.peak_gflops
         for preset in per_round:
             B, T = SHAPES[preset]
             dec = {"batch": B, "prompt": T // 2, "new_tokens": T // 2}
@@ -108,7 +123,8 @@ def main():
         for r in records:
             f.write(json.dumps(r) + "\n")
 
-    print(f"\nsgemm peak of this machine (2 threads): {gemm_peak:.1f} GFLOP/s; "
+    print(f"\n{'sgemm peak of this machine (2 threads)' if DEVICE == 'cpu' else 'stated GPU fp32 peak'}"
+          f": {gemm_peak:.1f} GFLOP/s; device {DEVICE}; "
           f"medians over {a.rounds} rounds of {a.reps} repetitions\n")
     print("| shape | batch | train lengen tok/s | train torch eager (compile) | ratio | "
           "lengen GFLOP/s (% of peak) | decode lengen tok/s | decode torch eager (compile) | ratio |")

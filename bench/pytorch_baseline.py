@@ -4,7 +4,9 @@ a KV cache, on the parity suite's reference model (tests/python/lengen_ref.py: t
 lengen's t5-family model).
 
 Eager mode is measured at every thread count of --threads and the best is reported;
---compile also measures torch.compile (reported beside, never instead). Prints one JSON line.
+--compile also measures torch.compile (reported beside, never instead). --device cuda runs on
+the GPU instead (every tensor made there through torch.set_default_device; the thread counts
+are then moot, each timed call ends with torch.cuda.synchronize). Prints one JSON line.
 """
 from __future__ import annotations
 
@@ -36,11 +38,19 @@ def make_model(shape: str, pe: str, vocab: int) -> LengenReference:
     return LengenReference(c).float()
 
 
+def sync():
+    """Waits for the GPU's queued work (a no-op on the CPU), so timings cover it."""
+    if torch.cuda.is_available() and torch.get_default_device().type == "cuda":
+        torch.cuda.synchronize()
+
+
 def median_rate(step, tokens_per_call: int, reps: int, warmup: int) -> float:
     rates = []
     for i in range(warmup + reps):
+        sync()
         t0 = time.perf_counter()
         step()
+        sync()
         dt = time.perf_counter() - t0
         if i >= warmup:
             rates.append(tokens_per_call / dt)
@@ -163,7 +173,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--compile", action="store_true", help="also measure torch.compile")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     a = ap.parse_args()
+    if a.device != "cpu":
+        if not a.device.startswith("cuda") or not torch.cuda.is_available():
+            sys.exit(f"pytorch_baseline: device {a.device!r} is not available here")
+        torch.set_default_device(a.device)
+        a.threads = str(torch.get_num_threads())  # host threads only launch kernels
     measure = train_rate if a.mode == "train" else decode_rate
     by_threads = {}
     for t in a.threads.split(","):
@@ -172,7 +188,9 @@ def main():
     best = max(by_threads, key=by_threads.get)
     out = {"mode": a.mode, "shape": a.shape, "pe": a.pe, "batch": a.batch, "torch": torch.__version__,
            "tokens_per_s": by_threads[best], "best_threads": int(best),
-           "by_threads": {k: round(v, 1) for k, v in by_threads.items()}}
+           "by_threads": {k: round(v, 1) for k, v in by_threads.items()}, "device": a.device}
+    if a.device != "cpu":
+        out["gpu"] = torch.cuda.get_device_name()
     if a.compile:
         torch.set_num_threads(int(best))
         try:

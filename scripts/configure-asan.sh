@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Configures the AddressSanitizer + UndefinedBehaviorSanitizer build (clang++) shared by
 # scripts/sanitize.sh (the GoogleTest suite under the sanitizers) and scripts/fuzz.sh (the
-# libFuzzer targets of fuzz/): one build of lengen_core serves both. Usage: configure-asan.sh DIR
+# libFuzzer targets of fuzz/): one build of lengen_core serves both (CPU only: LENGEN_CUDA=OFF,
+# nvcc does not take the sanitizer flags). Usage: configure-asan.sh DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${1:-build-asan}"
@@ -11,4 +12,4 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DCMAKE_CXX_FLAGS="$SAN" -DCMAKE_EXE_LINKER_FLAGS="$SAN" \
-  -DLENGEN_BUILD_TESTS=ON -DLENGEN_PYTHON= -DLENGEN_FUZZ=ON >/dev/null
+  -DLENGEN_BUILD_TESTS=ON -DLENGEN_PYTHON= -DLENGEN_FUZZ=ON -DLENGEN_CUDA=OFF >/dev/null

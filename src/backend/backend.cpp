@@ -1,8 +1,11 @@
 #include "backend/backend.h"
 
+#include <optional>
 #include <utility>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/launch.h"
 #include "util/error.h"
 
 namespace lengen {
@@ -30,10 +33,24 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
 }
 
 // The backends of this build. A GPU backend adds its line here.
-std::vector<std::string> backend_names() { return {"cpu"}; }
+std::vector<std::string> backend_names() {
+#if LENGEN_CUDA
+  return {"cpu", "cuda", "cuda:N"};
+#else
+  return {"cpu"};
+#endif
+}
 
 Backend& backend_named(const std::string& name) {
   if (name == "cpu") return cpu_backend();
+  if (const std::optional<int> device = cuda::parse_device_name(name)) {
+#if LENGEN_CUDA
+    return cuda_backend(*device);
+#else
+    fail("device '{}': this build has no CUDA backend (configure with -DLENGEN_CUDA=ON on a "
+         "machine with the CUDA toolkit)", name);
+#endif
+  }
   fail("unknown device '{}'; this build has: {}", name, fmt::join(backend_names(), ", "));
 }
 

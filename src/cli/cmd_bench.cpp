@@ -101,6 +101,7 @@ void bench_train(const BenchOptions& o, const std::string& pe, double& nope_rate
     model.zero_grads();
     forward_backward(model, batch, ws, uint64_t(i));
     opt.step(model, 1e-4f);
+    model.backend().synchronize();  // a GPU's queued work is part of the step
   });
   const size_t peak = peak_rss_bytes();
   const double rate = double(o.batch) * o.seq / sec;
@@ -108,7 +109,8 @@ void bench_train(const BenchOptions& o, const std::string& pe, double& nope_rate
   const TrainingMemory need = training_memory(c, model.num_parameters(), o.batch, o.seq);
   const double mem_ratio = double(peak - rss0) / double(need.total());
   if (pe == "nope") nope_rate = rate;
-  const nlohmann::json r = {{"bench", "train"}, {"preset", o.preset}, {"pe", pe},
+  const nlohmann::json r = {{"bench", "train"}, {"device", model.backend().name()},
+                            {"preset", o.preset}, {"pe", pe},
                             {"batch", o.batch}, {"seq", o.seq}, {"tokens_per_s", rate},
                             {"step_ms", sec * 1e3}, {"gflops", gflops},
                             {"flops_per_step", training_step_flops(c, o.batch, o.seq)},
@@ -136,13 +138,15 @@ void bench_decode(const BenchOptions& o, const std::string& pe, double& nope_rat
     generated = 0;
     for (const auto& row : greedy_decode(model, scratch, prompts, o.new_tokens, /*eos_id=*/-1))
       generated += row.size();
+    model.backend().synchronize();
   });
   if (generated != size_t(o.batch) * o.new_tokens)
     fail("bench decode: generated {} tokens, expected {}", generated, size_t(o.batch) * o.new_tokens);
   const double rate = double(generated) / sec;
   const double gflops = decode_flops(c, o.batch, o.prompt, o.new_tokens) / sec / 1e9;
   if (pe == "nope") nope_rate = rate;
-  const nlohmann::json r = {{"bench", "decode"}, {"preset", o.preset}, {"pe", pe},
+  const nlohmann::json r = {{"bench", "decode"}, {"device", model.backend().name()},
+                            {"preset", o.preset}, {"pe", pe},
                             {"batch", o.batch}, {"prompt", o.prompt},
                             {"new_tokens", o.new_tokens}, {"tokens_per_s", rate},
                             {"gflops", gflops}, {"peak_rss_mib", mib(peak_rss_bytes())}};
@@ -160,12 +164,15 @@ void run_bench(const BenchOptions& o, bool decode) {
   if (o.batch < 1 || o.seq < 2 || o.prompt < 1 || o.new_tokens < 1)
     fail("--batch, --prompt and --new-tokens must be >= 1 and --seq >= 2");
   warm_blas();
+  // Models are created on the default backend (--device): the CUDA backend when asked for.
+  const std::string device = default_backend().name();
   if (!o.json && decode)
-    fmt::print("greedy decoding (KV cache): preset {}, batch {}, prompt {} + {} new tokens, "
-               "vocab {}, median of {}\n", o.preset, o.batch, o.prompt, o.new_tokens, o.vocab, o.reps);
+    fmt::print("greedy decoding (KV cache) on {}: preset {}, batch {}, prompt {} + {} new tokens, "
+               "vocab {}, median of {}\n", device, o.preset, o.batch, o.prompt, o.new_tokens,
+               o.vocab, o.reps);
   if (!o.json && !decode)
-    fmt::print("training step: preset {}, batch {} x {} tokens, vocab {}, median of {}\n",
-               o.preset, o.batch, o.seq, o.vocab, o.reps);
+    fmt::print("training step on {}: preset {}, batch {} x {} tokens, vocab {}, median of {}\n",
+               device, o.preset, o.batch, o.seq, o.vocab, o.reps);
   double nope_rate = 0;
   for (const auto& pe : o.encodings) (decode ? bench_decode : bench_train)(o, pe, nope_rate);
 }

@@ -6,9 +6,17 @@
 #include <utility>
 #include <vector>
 
+// The counter-based functions below are also compiled for the GPU (backend/cuda/), so that
+// dropout masks there are these, bit for bit.
+#if defined(__CUDACC__)
+#define LENGEN_HOST_DEVICE __host__ __device__
+#else
+#define LENGEN_HOST_DEVICE
+#endif
+
 namespace lengen {
 
-inline uint64_t splitmix64(uint64_t x) {
+LENGEN_HOST_DEVICE inline uint64_t splitmix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
@@ -17,10 +25,10 @@ inline uint64_t splitmix64(uint64_t x) {
 
 // Counter-based stream: value k of stream `key` is splitmix64(key ^ splitmix64(k)). Used where
 // many threads need reproducible randomness (dropout masks): no shared state to order.
-inline uint64_t hash_combine(uint64_t key, uint64_t k) { return splitmix64(key ^ splitmix64(k)); }
+LENGEN_HOST_DEVICE inline uint64_t hash_combine(uint64_t key, uint64_t k) { return splitmix64(key ^ splitmix64(k)); }
 
 // Uniform in [0, 1) with 24 random bits (exactly representable as float).
-inline float uniform01_from_bits(uint64_t bits) { return float(bits >> 40) * (1.0f / 16777216.0f); }
+LENGEN_HOST_DEVICE inline float uniform01_from_bits(uint64_t bits) { return float(bits >> 40) * (1.0f / 16777216.0f); }
 
 // Sequential generator (xoshiro256**), seeded through the splitmix64 sequence of the seed.
 // Fully specified (no std distributions, whose draws are implementation-defined), so the same
