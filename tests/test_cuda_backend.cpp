@@ -243,7 +243,7 @@ TEST(CudaParity, ActivationsSwigluDropout) {
   for (size_t n : {size_t(1), size_t(1000), size_t(100003)}) {
     Twin t(*gpu);
     t.floats("x", n, 1, 3.0f), t.floats("u", n, 2), t.floats("dout", n, 3);
-    for (const char* o : {"relu", "gelu", "drelu", "dgelu", "sw", "dg", "du"}) t.zeros(o, n);
+    for (const char* o : {"relu", "gelu", "drelu", "dgelu", "sw", "dg", "du", "gg", "dgg", "dgu"}) t.zeros(o, n);
     t.floats("drop", n, 4), t.floats("ddrop", n, 5);
     t.run([&](Backend& be, int s) {
       be.activation_forward(ActivationKind::Relu, t.f(s, "relu"), t.f(s, "x"), n);
@@ -252,10 +252,12 @@ TEST(CudaParity, ActivationsSwigluDropout) {
       be.activation_backward(ActivationKind::Gelu, t.f(s, "dgelu"), t.f(s, "dout"), t.f(s, "x"), n);
       be.swiglu_forward(t.f(s, "sw"), t.f(s, "x"), t.f(s, "u"), n);
       be.swiglu_backward(t.f(s, "dg"), t.f(s, "du"), t.f(s, "dout"), t.f(s, "x"), t.f(s, "u"), n);
+      be.geglu_forward(t.f(s, "gg"), t.f(s, "x"), t.f(s, "u"), n);
+      be.geglu_backward(t.f(s, "dgg"), t.f(s, "dgu"), t.f(s, "dout"), t.f(s, "x"), t.f(s, "u"), n);
       be.dropout_forward(t.f(s, "drop"), n, 0.3f, 77);
       be.dropout_backward(t.f(s, "ddrop"), n, 0.3f, 77);
     });
-    for (const char* o : {"relu", "gelu", "drelu", "dgelu", "sw", "dg", "du"}) t.expect_close(o);
+    for (const char* o : {"relu", "gelu", "drelu", "dgelu", "sw", "dg", "du", "gg", "dgg", "dgu"}) t.expect_close(o);
     t.expect_equal("drop"), t.expect_equal("ddrop");  // the same mask, the same products
   }
 }

@@ -210,6 +210,13 @@ class CudaBackend final : public Backend {
                        const float* up, size_t n) override {
     enqueue("swiglu_backward", cuda::swiglu_backward, dgate, dup, dout, gate, up, n);
   }
+  void geglu_forward(float* out, const float* gate, const float* up, size_t n) override {
+    enqueue("geglu_forward", cuda::geglu_forward, out, gate, up, n);
+  }
+  void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                      const float* up, size_t n) override {
+    enqueue("geglu_backward", cuda::geglu_backward, dgate, dup, dout, gate, up, n);
+  }
   void dropout_forward(float* x, size_t n, float p, uint64_t key) override {
     enqueue("dropout_forward", cuda::dropout, x, n, p, key);
   }

@@ -35,6 +35,9 @@ void activation_backward(cudaStream_t s, ActivationKind kind, float* dinp, const
 void swiglu_forward(cudaStream_t s, float* out, const float* gate, const float* up, size_t n);
 void swiglu_backward(cudaStream_t s, float* dgate, float* dup, const float* dout, const float* gate,
                      const float* up, size_t n);
+void geglu_forward(cudaStream_t s, float* out, const float* gate, const float* up, size_t n);
+void geglu_backward(cudaStream_t s, float* dgate, float* dup, const float* dout, const float* gate,
+                    const float* up, size_t n);
 void dropout(cudaStream_t s, float* x, size_t n, float p, uint64_t key);  // forward = backward
 void adamw_update(cudaStream_t s, float* param, const float* grad, float* m, float* v, size_t n,
                   const AdamWStep& p, bool decay);

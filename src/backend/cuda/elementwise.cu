@@ -132,6 +132,27 @@ __global__ void swiglu_backward_kernel(float* dgate, float* dup, const float* do
   }
 }
 
+// T5's gated-gelu: gelu_tanh(g) = g (1 + t) / 2, t = tanh(c (g + a g^3)) (the CPU kernel's math).
+__device__ inline float gelu_tanh_inner(float g) { return 0.7978845608028654f * (g + 0.044715f * g * g * g); }
+
+__global__ void geglu_forward_kernel(float* out, const float* gate, const float* up, size_t n) {
+  LENGEN_GRID_STRIDE(i, n) {
+    const float g = gate[i], t = tanhf(gelu_tanh_inner(g));
+    out[i] = 0.5f * g * (1.0f + t) * up[i];
+  }
+}
+
+__global__ void geglu_backward_kernel(float* dgate, float* dup, const float* dout, const float* gate,
+                                      const float* up, size_t n) {
+  LENGEN_GRID_STRIDE(i, n) {
+    const float g = gate[i], t = tanhf(gelu_tanh_inner(g));
+    const float dact = 0.5f * (1.0f + t) +
+                       0.5f * g * (1.0f - t * t) * 0.7978845608028654f * (1.0f + 3.0f * 0.044715f * g * g);
+    dup[i] = dout[i] * 0.5f * g * (1.0f + t);
+    dgate[i] = dout[i] * up[i] * dact;
+  }
+}
+
 __global__ void dropout_kernel(float* x, size_t n, float p, float keep_scale, uint64_t key) {
   LENGEN_GRID_STRIDE(i, n) x[i] = dropout_keep(key, i, p) ? x[i] * keep_scale : 0.0f;
 }
@@ -212,6 +233,15 @@ void swiglu_forward(cudaStream_t s, float* out, const float* gate, const float* 
 void swiglu_backward(cudaStream_t s, float* dgate, float* dup, const float* dout, const float* gate,
                      const float* up, size_t n) {
   swiglu_backward_kernel<<<blocks(n), kThreads, 0, s>>>(dgate, dup, dout, gate, up, n);
+}
+
+void geglu_forward(cudaStream_t s, float* out, const float* gate, const float* up, size_t n) {
+  geglu_forward_kernel<<<blocks(n), kThreads, 0, s>>>(out, gate, up, n);
+}
+
+void geglu_backward(cudaStream_t s, float* dgate, float* dup, const float* dout, const float* gate,
+                    const float* up, size_t n) {
+  geglu_backward_kernel<<<blocks(n), kThreads, 0, s>>>(dgate, dup, dout, gate, up, n);
 }
 
 void dropout(cudaStream_t s, float* x, size_t n, float p, uint64_t key) {
