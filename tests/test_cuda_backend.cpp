@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
@@ -141,7 +143,8 @@ const Shape kShapes[] = {{1, 1}, {7, 13}, {33, 300}, {130, 769}};
 // ---- matrix products ----
 TEST(CudaParity, Linear) {
   REQUIRE_GPU(gpu);
-  for (auto [N, I, O] : {std::tuple{1, 1, 1}, {5, 7, 3}, {33, 64, 17}, {130, 257, 96}}) {
+  for (auto shape : {std::tuple{1, 1, 1}, {5, 7, 3}, {33, 64, 17}, {130, 257, 96}}) {
+    const int N = std::get<0>(shape), I = std::get<1>(shape), O = std::get<2>(shape);
     Twin t(*gpu);
     t.floats("inp", size_t(N) * I, 1), t.floats("W", size_t(O) * I, 2), t.floats("dout", size_t(N) * O, 3);
     t.zeros("out", size_t(N) * O), t.floats("dinp", size_t(N) * I, 4), t.floats("dW", size_t(O) * I, 5);
@@ -159,7 +162,8 @@ TEST(CudaParity, Linear) {
 // ---- rows ----
 TEST(CudaParity, EmbeddingAndTableRows) {
   REQUIRE_GPU(gpu);
-  for (auto [N, C] : kShapes) {
+  for (auto shape : kShapes) {
+    const int N = shape.N, C = shape.C;
     const int V = 5;  // few rows: tokens repeat
     Twin t(*gpu);
     t.ints("tok", random_ids(N, V, 7));
@@ -178,7 +182,8 @@ TEST(CudaParity, EmbeddingAndTableRows) {
 
 TEST(CudaParity, AddGatherScatterKvAppend) {
   REQUIRE_GPU(gpu);
-  for (auto [N, C] : kShapes) {
+  for (auto shape : kShapes) {
+    const int N = shape.N, C = shape.C;
     Twin t(*gpu);
     const int M = N + 2;
     t.floats("a", size_t(N) * C, 1), t.floats("b", size_t(N) * C, 2), t.zeros("sum", size_t(N) * C);
@@ -217,7 +222,8 @@ TEST(CudaParity, MemoryOps) {
 // ---- normalisation ----
 TEST(CudaParity, RmsNormAndLayerNorm) {
   REQUIRE_GPU(gpu);
-  for (auto [N, C] : kShapes) {
+  for (auto shape : kShapes) {
+    const int N = shape.N, C = shape.C;
     Twin t(*gpu);
     t.floats("x", size_t(N) * C, 1), t.floats("w", C, 2), t.floats("b", C, 3), t.floats("dout", size_t(N) * C, 4);
     t.zeros("out", size_t(N) * C), t.zeros("rstd", N), t.zeros("mean", N);
@@ -442,7 +448,8 @@ TEST(CudaParity, AttentionBackwardIsBitwiseDeterministic) {
 // ---- loss and optimizer ----
 TEST(CudaParity, SoftmaxXentAndLogSoftmax) {
   REQUIRE_GPU(gpu);
-  for (auto [M, V] : {std::pair{1, 2}, {7, 13}, {65, 1000}, {3, 40000}}) {
+  for (auto shape : {std::pair{1, 2}, {7, 13}, {65, 1000}, {3, 40000}}) {
+    const int M = shape.first, V = shape.second;
     Twin t(*gpu);
     t.floats("z", size_t(M) * V, 1, 3.0f), t.floats("z2", size_t(M) * V, 2, 3.0f);
     t.ints("targets", random_ids(M, V, 3));
