@@ -33,6 +33,22 @@ std::string temp_dir(const std::string& name) {
   return p.string();
 }
 
+// OpenMP waits passively unless the user chose a policy (src/startup/openmp_wait_policy.cpp):
+// libgomp reports what it read at start-up (OMP_DISPLAY_ENV; its default spins 300000 times,
+// passive waiting 0), and the program runs once.
+TEST(Cli, OpenMpWaitsPassivelyUnlessTheUserChoseAPolicy) {
+  const std::string clean = "-u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_DISPLAY_ENV=verbose";
+  Result r = lengen::testing::run_lengen("--version", "", clean);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("OMP_WAIT_POLICY = 'PASSIVE'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GOMP_SPINCOUNT = '0'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(LENGEN_VERSION), r.out.rfind(LENGEN_VERSION)) << "ran twice:\n" << r.out;
+  r = lengen::testing::run_lengen("--version", "", clean + " OMP_WAIT_POLICY=ACTIVE");
+  EXPECT_NE(r.out.find("OMP_WAIT_POLICY = 'ACTIVE'"), std::string::npos) << r.out;
+  r = lengen::testing::run_lengen("--version", "", clean + " GOMP_SPINCOUNT=1234");
+  EXPECT_NE(r.out.find("GOMP_SPINCOUNT = '1234'"), std::string::npos) << r.out;
+}
+
 TEST(Cli, InitThenScoreGivesNormalisedLogProbs) {
   const std::string dir = temp_dir("score");
   Result r = run("init --preset tiny --set pe.type=t5_bias --set vocab_size=20 --out " + dir + "/m");
