@@ -164,7 +164,7 @@ void register_analyze_commands(CLI::App& app) {
   efficiency->add_option("--lengths", e->lengths, "L range from:to:step")->capture_default_str();
   efficiency->add_option("--reps", e->options.reps, "Timed repetitions (median)")->capture_default_str();
   efficiency->add_option("--warmup", e->options.warmup, "Untimed repetitions first")->capture_default_str();
-  efficiency->add_option("--threads", e->threads, "Threads (0: OpenMP default)");
+  efficiency->add_option("--threads", e->threads, "Threads (0: the default, see `lengen debug threads`)");
   efficiency->add_option("--out", e->out, "Output directory")->capture_default_str();
   efficiency->callback([e] { run_efficiency(*e); });
 }

@@ -209,7 +209,7 @@ void add_shape_options(CLI::App* cmd, BenchOptions& o) {
 void add_timing_options(CLI::App* cmd, BenchOptions& o) {
   cmd->add_option("--reps", o.reps, "Timed repetitions")->capture_default_str();
   cmd->add_option("--warmup", o.warmup, "Untimed repetitions first")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "Threads (0: OpenMP default)");
+  cmd->add_option("--threads", o.threads, "Threads (0: the default, see `lengen debug threads`)");
   cmd->add_flag("--json", o.json, "One JSON object per result line");
 }
 

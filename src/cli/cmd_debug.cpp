@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "backend/cpu/thread_budget.h"
 #include "cli/commands.h"
 #include "data/token_file.h"
 #include "io/atomic_file.h"
@@ -287,7 +288,7 @@ void register_debug_commands(CLI::App& app) {
   step->add_option("--out", step_opts->out,
                    "Output directory: result.json, grads.safetensors, updated.safetensors")
       ->required();
-  step->add_option("--threads", step_opts->threads, "Threads (0: OpenMP default)");
+  step->add_option("--threads", step_opts->threads, "Threads (0: the default, see `lengen debug threads`)");
   step->callback([step_opts] { run_step(*step_opts); });
 
   auto tensors_opts = std::make_shared<TensorsOptions>();
@@ -300,6 +301,14 @@ void register_debug_commands(CLI::App& app) {
                     "sum, sum_sq}, ...]}");
   tensors->callback([tensors_opts] { run_tensors(*tensors_opts); });
 
+  auto* threads = debug->add_subcommand(
+      "threads", "The thread count commands use without --threads, and why (affinity mask, "
+                 "cgroup CPU quota, SLURM_CPUS_PER_TASK, or your OMP_NUM_THREADS)");
+  threads->callback([] {
+    const ThreadBudget b = apply_default_thread_budget();
+    fmt::print("{} thread{} ({})\n", b.threads, b.threads == 1 ? "" : "s", b.reason);
+  });
+
   auto gen_opts = std::make_shared<GenerateOptions>();
   auto* gen = app.add_subcommand("generate", "Greedy decoding with the KV cache; prints JSON {\"outputs\": [[ids...], ...]}");
   gen->add_option("--checkpoint", gen_opts->checkpoint, "Checkpoint directory")->required();
@@ -310,7 +319,7 @@ void register_debug_commands(CLI::App& app) {
   gen->add_option("--max-new", gen_opts->max_new, "Maximum new tokens per prompt")->required();
   gen->add_option("--eos", gen_opts->eos, "Stop a row after this token id (-1: never)")
       ->capture_default_str();
-  gen->add_option("--threads", gen_opts->threads, "Threads (0: OpenMP default)");
+  gen->add_option("--threads", gen_opts->threads, "Threads (0: the default, see `lengen debug threads`)");
   gen->callback([gen_opts] { run_generate(*gen_opts); });
 }
 

@@ -128,7 +128,7 @@ void register_lm_commands(CLI::App& app) {
   train->add_option("--config", t->config, "Config files (data, model, train), comma-separated");
   train->add_option("--pe", t->pe, "Encoding: rotary, alibi, nope, bipe_rope, bipe_alibi, ...");
   train->add_option("--set", t->sets, "Override a key: train.steps=2000 (repeatable)");
-  train->add_option("--threads", t->threads, "Threads (0: OpenMP default)");
+  train->add_option("--threads", t->threads, "Threads (0: the default, see `lengen debug threads`)");
   train->callback([t] { run_train(*t); });
 
   auto e = std::make_shared<EvalOptions>();
@@ -141,7 +141,7 @@ void register_lm_commands(CLI::App& app) {
       ->delimiter(',')->capture_default_str();
   eval->add_option("--train-length", e->train_length, "Training length (default: the run's)");
   eval->add_option("--out", e->out, "Report directory")->required();
-  eval->add_option("--threads", e->threads, "Threads (0: OpenMP default)");
+  eval->add_option("--threads", e->threads, "Threads (0: the default, see `lengen debug threads`)");
   eval->add_option("--set", e->sets,
                    "Model override that adds or removes no parameter: pe.scaling=ntk (repeatable)");
   eval->add_option("--rope-scaling", e->rope_scaling,
@@ -158,7 +158,7 @@ void register_lm_commands(CLI::App& app) {
   compare->add_option("--out", c->compare.out, "Output directory")->capture_default_str();
   compare->add_option("--config", c->config, "Config files (corpus, data, model, train)");
   compare->add_option("--set", c->sets, "Override a key: train.steps=2000 (repeatable)");
-  compare->add_option("--threads", c->threads, "Threads (0: OpenMP default)");
+  compare->add_option("--threads", c->threads, "Threads (0: the default, see `lengen debug threads`)");
   add_eval_options(compare, c->compare.eval);
   compare->callback([c] {
     apply_thread_count(c->threads);

@@ -105,7 +105,7 @@ void register_model_commands(CLI::App& app) {
   score->add_option("--tokens", score_opts->tokens, "Token ids, e.g. 3,17,5");
   score->add_option("--tokens-file", score_opts->tokens_file,
                     "File with one sequence of token ids per line");
-  score->add_option("--threads", score_opts->threads, "Threads (0: OpenMP default)");
+  score->add_option("--threads", score_opts->threads, "Threads (0: the default, see `lengen debug threads`)");
   score->callback([score_opts] { run_score(*score_opts); });
 }
 

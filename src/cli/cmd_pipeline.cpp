@@ -46,7 +46,7 @@ void register_pipeline_commands(CLI::App& app) {
       ->required();
   train->add_option("--set", t->sets, "Override a key: train.steps=500 (repeatable)");
   train->add_option("--out", t->out, "Run directory (rerun the command to resume)")->required();
-  train->add_option("--threads", t->threads, "Threads (0: OpenMP default)");
+  train->add_option("--threads", t->threads, "Threads (0: the default, see `lengen debug threads`)");
   train->add_flag("--no-eval", t->no_eval, "Skip the final evaluation");
   train->callback([t] { run_train(*t); });
 
@@ -58,7 +58,7 @@ void register_pipeline_commands(CLI::App& app) {
   eval->add_option("--checkpoint", e->checkpoint, "best (default), checkpoint, or a checkpoint directory");
   eval->add_option("--data", e->data_dir, "Another dataset directory (same vocabulary)");
   eval->add_option("--max-per-length", e->max_per_length, "Examples per length (0: all; default: the run's)");
-  eval->add_option("--threads", *threads, "Threads (0: OpenMP default)");
+  eval->add_option("--threads", *threads, "Threads (0: the default, see `lengen debug threads`)");
   eval->add_option("--set", e->model_overrides,
                    "Evaluate under a changed model setting that adds no parameter, e.g. "
                    "model.pe.scaling=yarn (repeatable; results in eval/<split>@<settings>/)");
@@ -81,7 +81,7 @@ void register_pipeline_commands(CLI::App& app) {
   compare->add_option("--set", c->sets, "Override a key in every run: train.steps=1000");
   compare->add_option("--out", c->out, "Output directory (runs, data, report)")->capture_default_str();
   compare->add_option("--jobs", c->jobs, "Runs trained at the same time (0: one per thread)");
-  compare->add_option("--threads", *cthreads, "Threads (0: OpenMP default)");
+  compare->add_option("--threads", *cthreads, "Threads (0: the default, see `lengen debug threads`)");
   compare->callback([c, cthreads] {
     apply_thread_count(*cthreads);
     const CompareReport r = run_compare(*c);

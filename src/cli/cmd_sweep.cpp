@@ -113,7 +113,7 @@ void register_sweep_commands(CLI::App& app) {
   auto* run = sweep->add_subcommand("run", "Run the grid N at a time: skips complete runs, resumes interrupted ones, records failures");
   add_file(run, *a);
   run->add_option("--jobs", a->jobs, "Runs at the same time (default: the file's 'jobs', else one per thread)");
-  run->add_option("--threads", a->threads, "Threads in all, shared out between the jobs (0: OpenMP default)");
+  run->add_option("--threads", a->threads, "Threads in all, shared out between the jobs (0: the default, see `lengen debug threads`)");
   run->add_option("--only", a->only, "Only the runs whose name contains this text");
   run->callback([a] { run_command(*a); });
 
@@ -121,7 +121,7 @@ void register_sweep_commands(CLI::App& app) {
   auto* one = sweep->add_subcommand("run-one", "Run the grid's run number INDEX (what each Slurm array task calls)");
   add_file(one, *b);
   one->add_option("INDEX", b->index, "Grid index (see `sweep list`)")->required();
-  one->add_option("--threads", b->threads, "Threads (0: OpenMP default)");
+  one->add_option("--threads", b->threads, "Threads (0: the default, see `lengen debug threads`)");
   one->callback([b] { run_one_command(*b); });
 
   auto c = std::make_shared<SweepArgs>();

@@ -82,7 +82,7 @@ void register_train_commands(CLI::App& app) {
   train_lm->add_option("--set", lm->sets, "Override a config key: model.pe.type=rotary (repeatable)");
   train_lm->add_option("--valid-fraction", lm->valid_fraction, "Tail of the stream held out")
       ->capture_default_str();
-  train_lm->add_option("--threads", lm->threads, "Threads (0: OpenMP default)");
+  train_lm->add_option("--threads", lm->threads, "Threads (0: the default, see `lengen debug threads`)");
   train_lm->callback([lm] { run_train_lm(*lm); });
 
   auto demo = std::make_shared<DemoOptions>();
@@ -99,7 +99,7 @@ void register_train_commands(CLI::App& app) {
   d->add_option("--test-max", demo->test_max, "Longest evaluated length")->capture_default_str();
   d->add_option("--seed", demo->seed, "Seed")->capture_default_str();
   d->add_option("--out", demo->out, "Directory for the runs")->capture_default_str();
-  d->add_option("--threads", *threads, "Threads (0: OpenMP default)");
+  d->add_option("--threads", *threads, "Threads (0: the default, see `lengen debug threads`)");
   d->callback([demo, threads] {
     apply_thread_count(*threads);
     const auto results = run_copy_demo(*demo);

@@ -7,10 +7,13 @@
 #include <fmt/format.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/thread_budget.h"
 #include "cli/commands.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
+  // Threads without --threads: the CPUs this process may use (backend/cpu/thread_budget.h).
+  lengen::apply_default_thread_budget();
   CLI::App app{"lengen: positional encodings and length generalization in transformers"};
   app.require_subcommand(1);
   app.set_version_flag("--version", LENGEN_VERSION);

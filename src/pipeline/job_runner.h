@@ -30,7 +30,7 @@ struct JobRunnerOptions {
   // Runs trained at the same time; 0 = one per thread. Small models use cores better side by
   // side than split across one model.
   int jobs = 0;
-  // Threads in all (0 = the OpenMP default); each run gets threads / jobs of them.
+  // Threads in all (0 = the process default, backend/cpu/thread_budget.h); each run gets threads / jobs of them.
   int threads = 0;
   bool quiet = false;
   int64_t stop_at_step = 0;  // simulate an interruption of every run (tests)

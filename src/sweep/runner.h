@@ -20,7 +20,7 @@ const char* to_string(RunState s);
 
 struct SweepRunOptions {
   int jobs = 0;              // 0: the sweep file's "jobs", else one run per thread
-  int threads = 0;           // 0: the OpenMP default
+  int threads = 0;           // 0: the process default (backend/cpu/thread_budget.h)
   bool quiet = false;
   std::string out;           // "" = the sweep file's
   int64_t stop_at_step = 0;  // simulate an interruption (tests)
