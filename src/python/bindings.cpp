@@ -72,8 +72,6 @@ std::string make_dataset(const std::string& task, const std::string& split, cons
   return without_gil([&] { return make_dataset_dir(r, out).to_json().dump(); });
 }
 
-using Progress = std::function<void(int64_t, int64_t, double, double)>;
-
 std::string train(const std::string& out, const std::string& config,
                   const std::vector<std::string>& sets, bool evaluate, bool quiet,
                   const py::object& progress) {
