@@ -219,13 +219,33 @@ class Model:
         vocab = path / "vocab.json"
         self.vocab = _core.Vocabulary.load(os.fspath(vocab)) if vocab.exists() else None
 
+    @classmethod
+    def create(cls, model: dict, seed: int = 0) -> "Model":
+        """A new, randomly initialised model from model config keys (README "Model config
+        keys"; vocab_size included), e.g. lengen.config("models/tiny")["model"] plus a
+        vocab_size. save(dir) writes it as a checkpoint."""
+        self = cls.__new__(cls)
+        self.path, self.vocab = None, None
+        self._m = _core.Model.create(json.dumps(model), int(seed))
+        self.config = json.loads(self._m.config_json())
+        return self
+
+    def save(self, checkpoint: str | os.PathLike) -> None:
+        self._m.save(os.fspath(checkpoint))
+
+    def weights(self) -> dict:
+        """Every parameter by its checkpoint name, as float32 numpy arrays (views into one host
+        copy of the weights; writing to them does not change the model)."""
+        import numpy as np
+        return {name: np.asarray(t) for name, t in self._m.weights()}
+
     @property
     def num_parameters(self) -> int:
         return self._m.num_parameters()
 
     def _vocabulary(self):
         if self.vocab is None:
-            raise Error(f"{self.path}: no vocab.json beside the weights; pass token ids")
+            raise Error(f"{self.path or 'this model'}: no vocab.json beside the weights; pass token ids")
         return self.vocab
 
     def encode(self, text: str) -> list[int]:

@@ -21,6 +21,7 @@
 #include "model/decode.h"
 #include "model/forward.h"
 #include "model/transformer.h"
+#include "pe/positional_encoding.h"
 #include "pipeline/compare.h"
 #include "pipeline/make_dataset.h"
 #include "pipeline/run_config.h"
@@ -34,10 +35,14 @@ namespace py = pybind11;
 namespace lengen {
 namespace {
 
-// A float32 tensor owned by C++ and lent to numpy through the buffer protocol.
+// A float32 tensor owned by C++ and lent to numpy through the buffer protocol: `values`, or a
+// view at `offset` into a `shared` buffer (the weights: one host copy, every tensor a view).
 struct FloatTensor {
   std::vector<float> values;
   std::vector<py::ssize_t> shape;
+  std::shared_ptr<std::vector<float>> shared;
+  size_t offset = 0;
+  float* data() { return shared ? shared->data() + offset : values.data(); }
 };
 
 py::buffer_info tensor_buffer(FloatTensor& t) {
@@ -47,7 +52,7 @@ py::buffer_info tensor_buffer(FloatTensor& t) {
     strides[i] = stride;
     stride *= t.shape[i];
   }
-  return py::buffer_info(t.values.data(), sizeof(float), py::format_descriptor<float>::format(),
+  return py::buffer_info(t.data(), sizeof(float), py::format_descriptor<float>::format(),
                          py::ssize_t(t.shape.size()), t.shape, strides);
 }
 
@@ -153,6 +158,30 @@ class Model {
     model_ = make_model_for_weights(config, *weights, dir + "/config.json");
     load_weights(*model_, *weights);
   }
+  // A new model from model config keys (vocab_size included), initialised from `seed`.
+  static Model create(const std::string& config_json, uint64_t seed) {
+    const ModelConfig config = model_config_from_json(nlohmann::json::parse(config_json), "the model config");
+    Model m;
+    m.model_ = std::make_unique<Transformer>(config);
+    m.model_->init_weights(seed);
+    return m;
+  }
+  void save(const std::string& dir) const { without_gil([&] { save_model(dir, *model_); }); }
+
+  // Every parameter tensor by checkpoint name: views into one host copy of the weights.
+  std::vector<std::pair<std::string, FloatTensor>> weights() const {
+    auto host = std::make_shared<std::vector<float>>(model_->params_to_host());
+    std::vector<std::pair<std::string, FloatTensor>> out;
+    for (const TensorSpec& spec : model_->layout().tensors()) {
+      FloatTensor t;
+      t.shared = host;
+      t.offset = spec.offset;
+      t.shape.assign(spec.shape.begin(), spec.shape.end());
+      out.emplace_back(spec.name, std::move(t));
+    }
+    return out;
+  }
+
   std::string config_json() const { return model_->config().to_json().dump(); }
   int64_t num_parameters() const { return model_->num_parameters(); }
 
@@ -206,6 +235,7 @@ class Model {
   }
 
  private:
+  Model() = default;
   void check_rows(const std::vector<std::vector<int32_t>>& rows, size_t min_len,
                   const char* what) const {
     if (rows.empty()) fail("{}: no sequences given", what);
@@ -263,6 +293,9 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Model>(m, "Model")
       .def(py::init<const std::string&>())
+      .def_static("create", &Model::create)
+      .def("save", &Model::save)
+      .def("weights", &Model::weights)
       .def("config_json", &Model::config_json)
       .def("num_parameters", &Model::num_parameters)
       .def("score", &Model::score_rows)

@@ -129,6 +129,29 @@ def test_a_notebook_session(tmp_path, lengen_binary):
     assert isinstance(m.decode(out[0]), str)
 
 
+def test_models_built_saved_loaded_and_their_weights_as_numpy(tmp_path, lengen_binary):
+    keys = {**lengen.config("models/tiny")["model"], "vocab_size": 20, "d_model": 32,
+            "d_head": 8, "d_ff": 64, "pe": "alibi"}
+    m = lengen.Model.create(keys, seed=5)
+    w = m.weights()
+    assert sum(a.size for a in w.values()) == m.num_parameters
+    assert all(a.dtype == np.float32 for a in w.values())
+    emb = [n for n in w if "embed" in n]
+    assert emb and w[emb[0]].shape == (20, 32) and w[emb[0]].std() > 0
+    m.save(tmp_path / "ckpt")
+    again = lengen.Model(tmp_path / "ckpt")
+    for name, a in again.weights().items():
+        np.testing.assert_array_equal(a, w[name])
+    # The command sees the same checkpoint: its tensors' sums match.
+    listing = json.loads(cli(lengen_binary, "debug", "tensors", tmp_path / "ckpt", "--json"))
+    for t in listing["tensors"]:
+        assert t["sum"] == pytest.approx(float(w[t["name"]].astype(np.float64).sum()), rel=1e-9, abs=1e-9)
+    rows = [[1, 5, 6, 7]]
+    np.testing.assert_array_equal(again.score(rows), m.score(rows))
+    with pytest.raises(lengen.Error, match="vocab_size"):
+        lengen.Model.create({**keys, "vocab_size": 0})
+
+
 def test_errors_name_the_key_or_value(tmp_path):
     with pytest.raises(lengen.Error, match="stepz"):
         lengen.train(CONFIG, tmp_path / "bad", set={**BUDGET, "train.stepz": 3})
