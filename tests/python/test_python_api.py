@@ -152,6 +152,24 @@ def test_models_built_saved_loaded_and_their_weights_as_numpy(tmp_path, lengen_b
         lengen.Model.create({**keys, "vocab_size": 0})
 
 
+def test_a_sweep_through_the_api(tmp_path):
+    grid = {"name": "api", "base": ["models/tiny"],
+            "config": {"model": {"d_model": 32, "d_head": 8, "d_ff": 64},
+                       "train": {"steps": 20, "batch_size": 8, "log_every": 10},
+                       "data": {"train_size": 200, "test_size": 40},
+                       "eval": {"validation_examples": 16, "max_per_length": 2}},
+            "axes": {"task": ["parity_len_tr8_ts16"], "pe": ["nope", "alibi"], "seed": [0]}}
+    (tmp_path / "grid.json").write_text(json.dumps(grid))
+    done = lengen.sweep(tmp_path / "grid.json", jobs=1, out=tmp_path / "sweep")
+    assert (done["total"], done["succeeded"], done["failed"]) == (2, 2, 0), done
+    runs = sorted((tmp_path / "sweep").glob("parity_len_tr8_ts16/*/seed0"))
+    table = lengen.per_length(runs)
+    assert set(table.encoding) == {"nope", "alibi"}
+    assert sorted(table[table.split == "test"].length.unique()) == list(range(9, 17))
+    again = lengen.sweep(tmp_path / "grid.json", out=tmp_path / "sweep")
+    assert (again["skipped"], again["succeeded"]) == (2, 0), again
+
+
 def test_errors_name_the_key_or_value(tmp_path):
     with pytest.raises(lengen.Error, match="stepz"):
         lengen.train(CONFIG, tmp_path / "bad", set={**BUDGET, "train.stepz": 3})
