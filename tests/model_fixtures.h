@@ -51,6 +51,9 @@ inline std::vector<ModelCase> all_model_cases() {
     cases.push_back({family, "rotary", {{"scaling", "ntk"}, {"scaling_factor", 3.0}, {"rotary_fraction", 1.0}}});
     cases.push_back({family, "rotary", {{"scaling", "yarn"}, {"scaling_factor", 4.0},
                                         {"original_max_positions", 8}}});
+    // Transformer-XL's relative keys, and with a clamp short enough that distances share it.
+    cases.push_back({family, "transformer_xl"});
+    cases.push_back({family, "transformer_xl", {{"clamp_length", 3}}});
   }
   cases.push_back({"gpt2", "abs_learned"});
   return cases;

@@ -159,6 +159,28 @@ TEST(CudaParity, Linear) {
   }
 }
 
+TEST(CudaParity, RelativeScoresAndAddRow) {
+  REQUIRE_GPU(gpu);
+  for (auto shape : {std::tuple{1, 1, 1, 1}, {7, 3, 8, 5}, {65, 4, 16, 66}, {130, 2, 64, 1001}}) {
+    const auto [N, H, dh, C] = shape;
+    const int HD = H * dh;
+    Twin t(*gpu);
+    t.floats("q", size_t(N) * HD, 1), t.floats("R", size_t(C) * HD, 2);
+    t.floats("dscores", size_t(N) * H * C, 3), t.zeros("scores", size_t(N) * H * C);
+    t.floats("dq", size_t(N) * HD, 4), t.floats("dR", size_t(C) * HD, 5);
+    t.floats("row", size_t(HD), 6), t.floats("drow", size_t(HD), 7);
+    t.run([&](Backend& be, int s) {
+      be.add_row_forward(t.f(s, "q"), t.f(s, "row"), N, HD);
+      be.relative_scores_forward(t.f(s, "scores"), t.f(s, "q"), t.f(s, "R"), N, H, dh, C, 0.125f);
+      be.relative_scores_backward(t.f(s, "dq"), t.f(s, "dR"), t.f(s, "dscores"), t.f(s, "q"),
+                                  t.f(s, "R"), N, H, dh, C, 0.125f);
+      be.add_row_backward(t.f(s, "drow"), t.f(s, "dq"), N, HD);
+    });
+    t.expect_equal("q");  // one addition per element
+    for (const char* n : {"scores", "dq", "dR", "drow"}) t.expect_close(n);
+  }
+}
+
 // ---- rows ----
 TEST(CudaParity, EmbeddingAndTableRows) {
   REQUIRE_GPU(gpu);
@@ -294,10 +316,10 @@ TEST(CudaParity, Rotate) {
 // The bias descriptors the encodings' plans produce (pe/*.cpp): none; per-head distance
 // buckets (t5_bias: clamped columns); per-head per-distance values (alibi, kerple, computed and
 // learned); per-query rows x distance columns (FIRE); distances of either sign with repeated
-// stream values (bilevel streams: bipe_alibi).
-enum class BiasKind { None, Buckets, Distance, RowsAndColumns, Bilevel };
+// stream values (bilevel streams: bipe_alibi); a row per query (transformer_xl: q_stride).
+enum class BiasKind { None, Buckets, Distance, RowsAndColumns, Bilevel, PerQuery };
 const BiasKind kBiasKinds[] = {BiasKind::None, BiasKind::Buckets, BiasKind::Distance, BiasKind::RowsAndColumns,
-                               BiasKind::Bilevel};
+                               BiasKind::Bilevel, BiasKind::PerQuery};
 
 struct BiasTables {
   std::vector<int32_t> q_pos, k_pos, col_of, row_of;
@@ -331,6 +353,10 @@ BiasTables make_bias(BiasKind kind, int B, int Q, int key_stride, const std::vec
   }
   s.c_stride = 1, s.r_stride = ncol, s.h_stride = int64_t(rows) * ncol;
   s.extent = int64_t(H) * s.h_stride;
+  if (kind == BiasKind::PerQuery) {  // [B*Q, H, cols]
+    s.r_stride = 0, s.h_stride = ncol, s.q_stride = int64_t(H) * ncol;
+    s.extent = int64_t(B) * Q * s.q_stride;
+  }
   t.values = testing::random_vector(size_t(s.extent), 12);
   return t;
 }

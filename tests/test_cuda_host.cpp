@@ -152,11 +152,11 @@ TEST(CudaHost, DropoutHashIsTheCpuOne) {
 }
 
 // The descriptor's definition (backend.h ScoreBias), written out directly.
-int64_t reference_index(const ScoreBias& s, int h, int32_t qp, int32_t kp) {
+int64_t reference_index(const ScoreBias& s, int h, int32_t qp, int64_t query, int32_t kp) {
   const int64_t d = std::clamp<int64_t>(int64_t(qp) - kp, s.dmin, s.dmax);
   int64_t row = 0;
   if (s.row_of) row = s.row_of[std::clamp<int64_t>(qp, s.qmin, s.qmax) - s.qmin];
-  return h * s.h_stride + row * s.r_stride + s.col_of[d - s.dmin] * s.c_stride;
+  return h * s.h_stride + row * s.r_stride + query * s.q_stride + s.col_of[d - s.dmin] * s.c_stride;
 }
 
 TEST(CudaHost, BiasIndexFollowsTheDescriptor) {
@@ -164,13 +164,15 @@ TEST(CudaHost, BiasIndexFollowsTheDescriptor) {
   ScoreBias s;
   s.col_of = col_of.data(), s.dmin = -2, s.dmax = 4;
   s.h_stride = 40, s.r_stride = 5, s.c_stride = 1;
-  for (bool rows : {false, true}) {
-    s.row_of = rows ? row_of.data() : nullptr, s.qmin = 3, s.qmax = 6;
+  for (int variant = 0; variant < 3; ++variant) {  // shared, by query value, a row per query
+    s.row_of = variant == 1 ? row_of.data() : nullptr, s.qmin = 3, s.qmax = 6;
+    s.q_stride = variant == 2 ? 120 : 0;
     for (int h = 0; h < 3; ++h)
       for (int32_t qp = -1; qp < 10; ++qp) {
-        const int64_t base = cuda::bias_row_base(s, h, qp);
+        const int64_t query = 2 * qp + 7;
+        const int64_t base = cuda::bias_row_base(s, h, qp, query);
         for (int32_t kp = -3; kp < 12; ++kp)
-          EXPECT_EQ(cuda::bias_index(s, base, qp, kp), reference_index(s, h, qp, kp));
+          EXPECT_EQ(cuda::bias_index(s, base, qp, kp), reference_index(s, h, qp, query, kp));
       }
   }
 }

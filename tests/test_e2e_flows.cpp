@@ -288,6 +288,7 @@ INSTANTIATE_TEST_SUITE_P(
                       EncodingCase{"alibi", "alibi", kCopy}, EncodingCase{"alibi_learned", "alibi_learned", kCopy},
                       EncodingCase{"rotary", "rotary", kCopy}, EncodingCase{"fire", "fire", kCopy},
                       EncodingCase{"kerple", "kerple", kCopy}, EncodingCase{"xpos", "xpos", kCopy},
+                      EncodingCase{"transformer_xl", "transformer_xl", kCopy},
                       EncodingCase{"rotary_yarn",
                                    R"({"type":"rotary","scaling":"yarn","scaling_factor":2,"original_max_positions":64})",
                                    kCopy},

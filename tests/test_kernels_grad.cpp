@@ -31,6 +31,29 @@ TEST(KernelGrad, Linear) {
   expect_gradient("dW", W, dW, f, 1e-2, 1e-3, 1e-3);
 }
 
+TEST(KernelGrad, RelativeScoresAndAddRow) {
+  const int N = 5, H = 3, dh = 4, C = 6, HD = H * dh;
+  const float scale = 0.5f;
+  auto q = random_vector(N * HD, 1), R = random_vector(C * HD, 2), Rs = random_vector(N * H * C, 3);
+  auto row = random_vector(HD, 4);
+  std::vector<float> scores(N * H * C), qv(N * HD), dqv(N * HD, 0.0f), dR(C * HD, 0.0f),
+      drow(HD, 0.0f);
+  // f = sum(R_s * scale (q + row) . R): through add_row and the relative scores
+  auto f = [&] {
+    qv = q;
+    k::add_row_forward(qv.data(), row.data(), N, HD);
+    k::relative_scores_forward(scores.data(), qv.data(), R.data(), N, H, dh, C, scale);
+    return dot(scores, Rs);
+  };
+  f();
+  k::relative_scores_backward(dqv.data(), dR.data(), Rs.data(), qv.data(), R.data(), N, H, dh, C,
+                              scale);
+  k::add_row_backward(drow.data(), dqv.data(), N, HD);
+  expect_gradient("dq", q, dqv, f, 1e-2, 1e-3, 1e-3);
+  expect_gradient("dR", R, dR, f, 1e-2, 1e-3, 1e-3);
+  expect_gradient("drow", row, drow, f, 1e-2, 1e-3, 1e-3);
+}
+
 TEST(KernelGrad, RmsNorm) {
   const int N = 4, C = 16;
   auto x = random_vector(N * C, 4), w = random_vector(C, 5), R = random_vector(N * C, 6);

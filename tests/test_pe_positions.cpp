@@ -115,7 +115,8 @@ std::vector<ModelCase> supplied_position_cases() {
                                {"original_max_positions", 8}}},
           {"t5", "abs_learned"},
           {"llama", "abacus", {{"max_positions", 8}}},
-          {"t5", "abacus", {{"max_positions", 8}}}};
+          {"t5", "abacus", {{"max_positions", 8}}},
+          {"t5", "transformer_xl", {{"clamp_length", 5}}}};
 }
 
 INSTANTIATE_TEST_SUITE_P(NewerEncodings, SuppliedPositions,

@@ -56,8 +56,10 @@ struct RotationArgs {
 // value qp and key stream value kp, the bias of head h is
 //   values[h * h_stride + row(qp) * r_stride + col(qp - kp) * c_stride]
 // with col(d) = col_of[clamp(d, dmin, dmax) - dmin] and row(qp) = row_of[clamp(qp, qmin, qmax) -
-// qmin] (row 0 when row_of is null). The values may be a learned parameter (strides into the
-// parameter buffer, dvalues into the gradient buffer) or a small table computed per call.
+// qmin] (row 0 when row_of is null), plus query * q_stride for the query's index b * Q + a
+// when the table has a row per query (Transformer-XL's, computed from the queries themselves).
+// The values may be a learned parameter (strides into the parameter buffer, dvalues into the
+// gradient buffer) or a table computed per call.
 struct ScoreBias {
   const int32_t* q_pos = nullptr;  // [B*Q] stream value of each query
   const int32_t* k_pos = nullptr;  // [B*key_stride] stream value of each key
@@ -67,6 +69,7 @@ struct ScoreBias {
   int dmin = 0, dmax = 0;
   const int32_t* row_of = nullptr;  // [qmax - qmin + 1] or null
   int qmin = 0, qmax = 0;
+  int64_t q_stride = 0;      // entries between the rows of consecutive queries; 0: shared rows
   int64_t extent = 0;        // entries addressable from `values` (max index + 1)
   float* dvalues = nullptr;  // gradient of values (same strides), accumulated; null: none
 };
@@ -170,6 +173,20 @@ class Backend {
   // ---- positional encodings ----
   // x[n, ld] rotated in place by sign * the angles (sign -1: the backward, the transpose)
   virtual void rotate(float* x, int n, int ld, const RotationArgs& r, float sign) = 0;
+
+  // ---- relative position keys (Transformer-XL) ----
+  // scores[n, h, c] = scale * q[n, h] . R[c, h]: q [N, H*dh], R [C, H*dh] (head h at columns
+  // h*dh ..), scores [N, H, C]: a bias table with a row per query (ScoreBias::q_stride).
+  virtual void relative_scores_forward(float* scores, const float* q, const float* R, int N,
+                                       int H, int dh, int C, float scale) = 0;
+  // dq[n, h] += scale * sum_c dscores[n, h, c] R[c, h];  dR[c, h] += scale * sum_n
+  // dscores[n, h, c] q[n, h]
+  virtual void relative_scores_backward(float* dq, float* dR, const float* dscores,
+                                        const float* q, const float* R, int N, int H, int dh,
+                                        int C, float scale) = 0;
+  // x[N, C] += row[C] (a learned vector added to every token);  drow[C] += sum_n dx[n]
+  virtual void add_row_forward(float* x, const float* row, int N, int C) = 0;
+  virtual void add_row_backward(float* drow, const float* dx, int N, int C) = 0;
 
   // ---- attention (fused: no [T, T] matrix outlives a (row, head) tile) ----
   // out [B*Q, ld]; lse [B, H, Q] (log-sum-exp of each query's scores, for backward) or null

@@ -34,16 +34,6 @@ struct GenerateOptions {
   int max_new = 0, eos = -1, threads = 0;
 };
 
-// The model of a checkpoint with dropout switched off (the oracle compares deterministic math).
-std::unique_ptr<Transformer> load_model_without_dropout(const std::string& checkpoint) {
-  const std::string dir = resolve_checkpoint_dir(checkpoint);
-  ModelConfig config = read_model_config(dir + "/config.json");
-  config.dropout = 0.0f;
-  auto model = std::make_unique<Transformer>(config);
-  load_weights(*model, dir + "/model.safetensors");
-  return model;
-}
-
 std::vector<int32_t> json_token_row(const nlohmann::json& row, const std::string& where, int V) {
   if (!row.is_array()) fail("{}: must be an array of token ids, got {}", where, row.dump());
   std::vector<int32_t> out;
@@ -98,7 +88,7 @@ void read_position_streams(const nlohmann::json& j, const std::string& where,
 
 void run_step(const StepOptions& o) {
   apply_thread_count(o.threads);
-  auto model = load_model_without_dropout(o.checkpoint);
+  auto model = load_model(o.checkpoint, /*without_dropout=*/true);
   const int V = model->config().vocab_size;
   const nlohmann::json j = read_json_file(o.batch);
   if (!j.is_object() || !j.contains("rows"))
@@ -229,7 +219,7 @@ std::vector<std::vector<int32_t>> read_prompts(const std::string& path, int V) {
 void run_generate(const GenerateOptions& o) {
   apply_thread_count(o.threads);
   if (o.max_new < 1) fail("generate: --max-new must be at least 1, got {}", o.max_new);
-  auto model = load_model_without_dropout(o.checkpoint);
+  auto model = load_model(o.checkpoint, /*without_dropout=*/true);
   const int V = model->config().vocab_size;
   if (o.eos >= V) fail("generate: --eos {} is outside the vocabulary of {}", o.eos, V);
   const auto prompts = read_prompts(o.prompts, V);

@@ -41,6 +41,10 @@ float head_scale(const ModelConfig& c) {
   return c.output_scale ? 1.0f / std::sqrt(float(c.d_model)) : 1.0f;
 }
 
+float attention_scale(const ModelConfig& c) {
+  return c.qk_scale ? 1.0f / std::sqrt(float(c.d_head)) : 1.0f;
+}
+
 void head_forward(const Transformer& m, const Workspace& ws, int M) {
   const ModelConfig& c = m.config();
   if (M == 0) return;
@@ -98,7 +102,7 @@ AttentionArgs attention_args(const Transformer& m, const BlockCall& call, const 
   args.v = keys.cache_v ? keys.cache_v : a.v;
   args.key_stride = keys.cache_k ? keys.capacity : call.Q;
   args.past = keys.cache_k ? call.plan->past : nullptr;
-  args.scale = c.qk_scale ? 1.0f / std::sqrt(float(c.d_head)) : 1.0f;
+  args.scale = attention_scale(c);
   args.bias = call.plan->biased ? &call.plan->bias : nullptr;
   args.dropout = call.dropout;
   args.dropout_key = dropout_site_key(call.dropout_key, layer, DropoutSite::AttnProbs);
@@ -122,6 +126,11 @@ class BlockPass {
     if (plan.rotates) {
       be.rotate(a.q, N, HD, plan.rotate_q, 1.0f);
       be.rotate(a.k, N, HD, plan.rotate_k, 1.0f);
+    }
+    if (plan.relative.active) {  // the bias table from q + v, then the content queries q + u
+      be.copy(plan.relative.queries, a.q, size_t(N) * HD * sizeof(float));
+      relative_table();
+      be.add_row_forward(a.q, m.param(relative_layer().content_bias), N, HD);
     }
     if (keys.cache_k) {  // the new keys and values join the cache before attention reads it
       be.kv_append(keys.cache_k, a.k, plan.past, call.B, call.Q, HD, keys.capacity);
@@ -159,7 +168,13 @@ class BlockPass {
     be.dropout_backward(d.d_branch, ND, p, key(DropoutSite::AttnOut));
     be.linear_backward(d.d_att, m.grad(w.wo), d.d_branch, a.att, m.param(w.wo), N, HD, D, false);
     const AttentionArgs args = attention_args(m, call, a, {}, layer);
+    if (plan.relative.active) {  // this layer's table again (q recomputed from ln1)
+      be.linear_forward(plan.relative.queries, a.ln1, m.param(w.wq), N, D, HD);
+      relative_table();
+      be.zero(plan.relative.dtable, table_floats() * sizeof(float));
+    }
     be.attention_backward(args, a.att, a.lse, d.d_att, d.dq, d.dk, d.dv);
+    if (plan.relative.active) relative_table_backward(d);
     if (plan.rotates) {
       be.rotate(d.dq, N, HD, plan.rotate_q, -1.0f);
       be.rotate(d.dk, N, HD, plan.rotate_k, -1.0f);
@@ -173,6 +188,38 @@ class BlockPass {
 
  private:
   uint64_t key(DropoutSite s) const { return dropout_site_key(call.dropout_key, layer, s); }
+
+  // Transformer-XL (pe/plan.h RelativeKeysPlan), with relative.queries = q [N, HD]:
+  //   keys [rows, HD] = W_r e;  queries += v;  table [N, H, rows] = scale queries . keys
+  const RelativeKeysPlan::Layer& relative_layer() const {
+    return plan.host.relative.layers[size_t(layer)];
+  }
+  size_t table_floats() const { return size_t(N) * m.config().n_heads * plan.relative.rows; }
+  void relative_table() const {
+    const auto& r = plan.relative;
+    const ModelConfig& c = m.config();
+    be.linear_forward(r.keys, r.embeddings, m.param(relative_layer().r_weight), r.rows, D, HD);
+    be.add_row_forward(r.queries, m.param(relative_layer().position_bias), N, HD);
+    be.relative_scores_forward(r.table, r.queries, r.keys, N, c.n_heads, c.d_head, r.rows,
+                               attention_scale(c));
+  }
+  // d.dq = d(q + u) in, d q out; the gradients of u, v and W_r added.
+  void relative_table_backward(const BackwardScratch& d) const {
+    const auto& r = plan.relative;
+    const ModelConfig& c = m.config();
+    const RelativeKeysPlan::Layer& t = relative_layer();
+    const size_t NHD = size_t(N) * HD;
+    be.add_row_backward(m.grad(t.content_bias), d.dq, N, HD);
+    be.zero(r.dqueries, NHD * sizeof(float));
+    be.zero(r.dkeys, size_t(r.rows) * HD * sizeof(float));
+    be.relative_scores_backward(r.dqueries, r.dkeys, r.dtable, r.queries, r.keys, N, c.n_heads,
+                                c.d_head, r.rows, attention_scale(c));
+    be.add_row_backward(m.grad(t.position_bias), r.dqueries, N, HD);
+    be.add(d.dq, d.dq, r.dqueries, NHD);
+    be.linear_backward(nullptr, m.grad(t.r_weight), r.dkeys, r.embeddings, m.param(t.r_weight),
+                       r.rows, D, HD, false);
+  }
+
   Transformer& m;
   Backend& be;
   const BlockWeights& w;

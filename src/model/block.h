@@ -12,7 +12,11 @@ namespace lengen {
 
 // Dropout sites: each gets its own mask stream per layer (layer -1: the embedding output,
 // layer L: the final norm's output).
-enum class DropoutSite : uint64_t { Embed = 0, AttnProbs, AttnOut, FfnHidden, FfnOut, Final };
+// RelativeEmbeddings: transformer_xl's distance embeddings, one mask shared by all layers (as
+// the reference computes them once per forward pass).
+enum class DropoutSite : uint64_t {
+  Embed = 0, AttnProbs, AttnOut, FfnHidden, FfnOut, Final, RelativeEmbeddings
+};
 uint64_t dropout_site_key(uint64_t key, int layer, DropoutSite site);
 
 // A call of the blocks: B rows of Q new tokens, the encoding's plan, dropout (training).
@@ -45,6 +49,8 @@ void embed_forward(const Transformer& m, const Workspace& ws, float* x, int N);
 // else W h.
 void head_forward(const Transformer& m, const Workspace& ws, int M);
 float head_scale(const ModelConfig& c);
+// The factor of q.k in the scores (1 for the t5 family, 1/sqrt(d_head) otherwise).
+float attention_scale(const ModelConfig& c);
 
 // out = norm(inp) with the weights at w (and bias at b for LayerNorm); its backward adds into
 // dinp and the weight gradients.

@@ -112,9 +112,10 @@ std::unique_ptr<Transformer> make_model_for_weights(const ModelConfig& config,
   return std::make_unique<Transformer>(config);
 }
 
-std::unique_ptr<Transformer> load_model(const std::string& dir_in) {
+std::unique_ptr<Transformer> load_model(const std::string& dir_in, bool without_dropout) {
   const std::string dir = resolve_checkpoint_dir(dir_in);
-  const ModelConfig config = read_model_config(dir + "/config.json");
+  ModelConfig config = read_model_config(dir + "/config.json");
+  if (without_dropout) config.dropout = 0.0f;
   const auto file = io::open_tensor_file(dir + "/model.safetensors");
   auto model = make_model_for_weights(config, *file, dir + "/config.json");
   load_weights(*model, *file);

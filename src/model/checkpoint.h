@@ -33,7 +33,8 @@ void save_model(const std::string& dir, const Transformer& model);
 // Every tensor of the layout must be present with its shape; extra tensors are an error; so
 // are NaN/Inf values. The weights file is parsed before the model is allocated, and the
 // config's sizes are checked against it first (make_model_for_weights).
-std::unique_ptr<Transformer> load_model(const std::string& dir);
+// without_dropout: the config's dropout set to 0 (scoring, decoding, the parity oracle's step).
+std::unique_ptr<Transformer> load_model(const std::string& dir, bool without_dropout = false);
 // A JSON file, parsed strictly (util/json_parse.h): errors name the file, line and column.
 nlohmann::json read_json_file(const std::string& path);
 ModelConfig read_model_config(const std::string& path);

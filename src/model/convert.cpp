@@ -115,6 +115,16 @@ ExtraTensor sinusoid_buffer(const std::string& ref, int rows, int dim) {
   return e;
 }
 
+ExtraTensor inverse_frequency_buffer(const std::string& ref, int dim) {
+  ExtraTensor e{ref, {dim / 2}, "", {}, {}};
+  for (int i = 0; i < dim / 2; ++i) {
+    const float f = float(std::pow(10000.0, -2.0 * i / dim));
+    e.expected.push_back(f);
+    e.tolerance.push_back(4e-7f * f);  // the reference's fp32 pow and division: a few ulps
+  }
+  return e;
+}
+
 ExtraTensor alibi_buffer(const std::string& ref, const std::vector<double>& slopes, int cols,
                          std::vector<int64_t> shape) {
   ExtraTensor e{ref, std::move(shape), "", {}, {}};

@@ -52,7 +52,12 @@ void build_device_plan(Transformer& model, const PositionView& view, bool traini
             *row_of = nullptr;
     float *table = nullptr, *cos = nullptr, *sin = nullptr, *q_scale = nullptr, *k_scale = nullptr,
           *values = nullptr, *dvalues = nullptr;
+    float *rel_embed = nullptr, *rel_keys = nullptr, *rel_dkeys = nullptr, *rel_queries = nullptr,
+          *rel_dqueries = nullptr, *rel_table = nullptr, *rel_dtable = nullptr;
   } v;
+  const RelativeKeysPlan& rk = p.relative;
+  const size_t HD = size_t(c.hd()), rel_table = rk.active ? N * c.n_heads * rk.rows : 0;
+  const size_t rel_keys = rk.active ? size_t(rk.rows) * HD : 0, rel_queries = rk.active ? N * HD : 0;
   auto lay_out = [&](Carver& at) {
     v.ids = at.take<int32_t>(p.input.ids.size());
     v.table = at.take<float>(p.input.table.size());
@@ -67,6 +72,13 @@ void build_device_plan(Transformer& model, const PositionView& view, bool traini
     v.values = at.take<float>(p.bias.values.size());
     v.dvalues = at.take<float>(computed_grad ? p.bias.values.size() : 0);
     v.past = at.take<int32_t>(view.past ? size_t(view.B) : 0);
+    v.rel_embed = at.take<float>(rk.embeddings.size());
+    v.rel_keys = at.take<float>(rel_keys);
+    v.rel_queries = at.take<float>(rel_queries);
+    v.rel_table = at.take<float>(rel_table);
+    v.rel_dkeys = at.take<float>(training ? rel_keys : 0);
+    v.rel_dqueries = at.take<float>(training ? rel_queries : 0);
+    v.rel_dtable = at.take<float>(training ? rel_table : 0);
   };
   Carver size;
   lay_out(size);
@@ -123,7 +135,16 @@ void build_device_plan(Transformer& model, const PositionView& view, bool traini
     s.row_of = bp.row_of.empty() ? nullptr : v.row_of, s.qmin = bp.qmin, s.qmax = bp.qmax;
     s.h_stride = bp.h_stride, s.r_stride = bp.r_stride, s.c_stride = bp.c_stride;
     s.extent = bp.extent;
-    if (bp.values_param != kNoParameter) {
+    if (rk.active) {  // the blocks fill the table layer by layer
+      upload(be, v.rel_embed, rk.embeddings);
+      DevicePlan::RelativeKeys& r = out.relative;
+      r.active = true, r.rows = rk.rows, r.embeddings = v.rel_embed;
+      r.keys = v.rel_keys, r.queries = v.rel_queries, r.table = v.rel_table;
+      r.dkeys = v.rel_dkeys, r.dqueries = v.rel_dqueries, r.dtable = v.rel_dtable;
+      s.values = r.table, s.dvalues = r.dtable;
+      s.h_stride = rk.rows, s.r_stride = 0, s.c_stride = 1, s.q_stride = int64_t(c.n_heads) * rk.rows;
+      s.extent = int64_t(rel_table);
+    } else if (bp.values_param != kNoParameter) {
       s.values = model.param(size_t(bp.values_param));
       if (training) s.dvalues = model.grad(size_t(bp.values_param));
     } else {

@@ -25,6 +25,17 @@ struct DevicePlan {
   bool biased = false;
   ScoreBias bias;
   float* computed_dvalues = nullptr;  // gradient of computed values (mapped by plan_backward)
+  // relative keys (transformer_xl, pe/plan.h RelativeKeysPlan): the per-call scratch of every
+  // layer's bias table, which the score bias reads (a row per query: O(N H rows), as in the
+  // reference code)
+  struct RelativeKeys {
+    bool active = false;
+    int rows = 0;
+    float* embeddings = nullptr;                    // [rows, D] (dropout applied in training)
+    float *keys = nullptr, *dkeys = nullptr;        // [rows, HD] W_r e
+    float *queries = nullptr, *dqueries = nullptr;  // [N, HD] q + v
+    float *table = nullptr, *dtable = nullptr;      // [N, H, rows] = bias.values, dvalues
+  } relative;
   const int32_t* past = nullptr;      // [B] keys before the new tokens (null: none)
 };
 

@@ -97,6 +97,9 @@ struct Pass {
     const PositionView view{B, T, T, nullptr, streams.view()};
     build_device_plan(m, view, training, ws.plan_arena, ws.plan);
     call = BlockCall{B, T, &ws.plan, p, key, nullptr};
+    if (ws.plan.relative.active)  // constants of the call: no gradient flows through the mask
+      be.dropout_forward(ws.plan.relative.embeddings, size_t(ws.plan.relative.rows) * D, p,
+                         dropout_site_key(key, -1, DropoutSite::RelativeEmbeddings));
 
     upload(be, ws.tokens, batch.tokens);
     float* x = ws.block(0).resid_in;

@@ -16,6 +16,8 @@ PeFactory make_nope, make_abs_sin, make_abs_learned, make_t5_bias, make_alibi, m
     make_rotary, make_bipe_rope, make_bipe_alibi;
 // Beyond the two papers (README "Newer encodings and formats").
 PeFactory make_fire, make_kerple, make_xpos, make_abacus;
+// The relative encodings of the length-generalization code beyond the paper's five.
+PeFactory make_transformer_xl;
 
 // Unidirectional T5 bucket of distance n = i - j (negative n counts as 0), as HF T5 computes
 // it (float32 logarithms).
@@ -46,5 +48,7 @@ struct T5BiasSettings {
   int num_buckets, max_distance;
 };
 T5BiasSettings t5_bias_settings(const ModelConfig& c, const std::string& where = "config");
+// transformer_xl's distance clamp (pe.clamp_length, 1000 as the reference hard-codes).
+int transformer_xl_clamp(const ModelConfig& c, const std::string& where = "config");
 
 }  // namespace lengen

@@ -5,6 +5,7 @@
 //   rotation  q, k pairs rotated by per-token angles     (rotary, xpos, bipe_rope, RoPE scaling)
 //   bias      scores += a compact per-head table indexed (t5_bias, alibi, kerple, fire,
 //             by distance (and query position)            bipe_alibi)
+//   relative  the bias computed per layer from the queries (transformer_xl)
 // The op descriptors are in backend/backend.h (RotationArgs, ScoreBias).
 #pragma once
 #include <cstdint>
@@ -65,10 +66,26 @@ struct BiasPlan {
   bool computed_values_learned = false;
 };
 
+// Transformer-XL's relative position keys (Dai et al. 2019), per layer l:
+//   score(h, query n, key) = scale ((q_n + u_h) . k + (q_n + v_h) . (W_r e_c)_h)
+// with e_c = embeddings row c of the distance's bias column (BiasPlan col_of, dmin, dmax), and
+// W_r [H*dh, D], u, v [H, dh] the layer's tensors. The engine computes the bias table [B*Q, H,
+// rows] per layer (a row per query) and points BiasPlan's ScoreBias at it.
+struct RelativeKeysPlan {
+  bool active = false;
+  std::vector<float> embeddings;  // [rows, D]
+  int rows = 0;
+  struct Layer {
+    int64_t r_weight = kNoParameter, content_bias = kNoParameter, position_bias = kNoParameter;
+  };
+  std::vector<Layer> layers;
+};
+
 struct EncodingPlan {
   InputPlan input;
   RotationPlan rotation;
   BiasPlan bias;
+  RelativeKeysPlan relative;
 };
 
 // Host access to the encoding's own (small) learned tensors, for plans computed from them, and

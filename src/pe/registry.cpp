@@ -29,6 +29,7 @@ const std::map<std::string, Factory>& registry() {
       {"kerple", make_kerple},
       {"xpos", make_xpos},
       {"abacus", make_abacus},
+      {"transformer_xl", make_transformer_xl},
   };
   return r;
 }

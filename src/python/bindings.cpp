@@ -150,14 +150,7 @@ std::string sweep_run(const std::string& file, int jobs, int threads, const std:
 // A checkpoint loaded for scoring, decoding and attention maps (dropout off: inference).
 class Model {
  public:
-  explicit Model(const std::string& checkpoint) {
-    const std::string dir = resolve_checkpoint_dir(checkpoint);
-    ModelConfig config = read_model_config(dir + "/config.json");
-    config.dropout = 0.0f;
-    const auto weights = io::open_checkpoint_weights(dir);
-    model_ = make_model_for_weights(config, *weights, dir + "/config.json");
-    load_weights(*model_, *weights);
-  }
+  explicit Model(const std::string& checkpoint) : model_(load_model(checkpoint, true)) {}
   // A new model from model config keys (vocab_size included), initialised from `seed`.
   static Model create(const std::string& config_json, uint64_t seed) {
     const ModelConfig config = model_config_from_json(nlohmann::json::parse(config_json), "the model config");

@@ -167,6 +167,16 @@ class PE(nn.Module):
             self.kerple.log_r2 = nn.Parameter(torch.zeros(H))
         elif self.type == "abacus":
             self.abacus = nn.Embedding(pe.get("max_positions", 128), D)
+        elif self.type == "transformer_xl":
+            # per layer: W_r [H*dh, D], u (content_bias), v (position_bias) [H, dh]
+            self.clamp_length = pe.get("clamp_length", 1000)
+            def layer():
+                m = nn.Module()
+                m.r_weight = nn.Parameter(torch.zeros(H * c.d_head, D))
+                m.content_bias = nn.Parameter(torch.zeros(H, c.d_head))
+                m.position_bias = nn.Parameter(torch.zeros(H, c.d_head))
+                return m
+            self.transformer_xl = nn.ModuleList(layer() for _ in range(c.n_layers))
         elif self.type not in ("nope", "abs_sin"):
             raise ValueError(f"reference: unknown pe type {self.type}")
 
@@ -236,6 +246,20 @@ class PE(nn.Module):
             a, b = xr[..., :half], xr[..., half:]
             xr = torch.cat([a * cos - b * sin, a * sin + b * cos], dim=-1)
         return torch.cat([xr, xpass], dim=-1)
+
+    def xl_scores(self, q, k, pos, layer: int, scale: float):
+        """Transformer-XL (Dai et al. 2019): scale ((q_i + u) . k_j + (q_i + v) . W_r e(d)),
+        e(d) the sinusoid of the distance d = min(i - j, clamp) over d_model dims.
+        q, k [B, H, T, dh] -> scores [B, H, T, T] (entries above the diagonal are masked)."""
+        t = self.transformer_xl[layer]
+        H, dh = t.content_bias.shape
+        dist = (pos[:, None] - pos[None, :]).clamp(min=0, max=self.clamp_length)  # [T, T]
+        e = sinusoid_table(self.clamp_length + 1, self.c.d_model)
+        r = (e @ t.r_weight.t()).view(-1, H, dh)                     # [rows, H, dh]
+        content = (q + t.content_bias[None, :, None, :]) @ k.transpose(-1, -2)
+        by_dist = torch.einsum("bhid,rhd->bhir", q + t.position_bias[None, :, None, :], r)
+        position = by_dist.gather(3, dist[None, None].expand(q.shape[0], H, -1, -1))
+        return scale * (content + position)
 
     # scores: bias[h, i, j] for query positions i and key positions j
     def score_bias(self, pos: torch.Tensor):
@@ -322,8 +346,9 @@ def make_norm(c: RefConfig) -> nn.Module:
 
 
 class Attention(nn.Module):
-    def __init__(self, c: RefConfig):
+    def __init__(self, c: RefConfig, layer: int):
         super().__init__()
+        self.layer = layer
         hd = c.n_heads * c.d_head
         self.q_proj = nn.Linear(c.d_model, hd, bias=False)
         self.k_proj = nn.Linear(c.d_model, hd, bias=False)
@@ -338,7 +363,10 @@ class Attention(nn.Module):
         k = self.k_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)
         v = self.v_proj(x).view(B, T, self.H, self.dh).transpose(1, 2)
         q, k = pe.rotate(q, pos), pe.rotate(k, pos, is_key=True)
-        s = self.scale * (q @ k.transpose(-1, -2))
+        if pe.type == "transformer_xl":
+            s = pe.xl_scores(q, k, pos, self.layer, self.scale)
+        else:
+            s = self.scale * (q @ k.transpose(-1, -2))
         if bias is not None:
             s = s + (bias if bias.dim() == 4 else bias[None])
         causal = torch.ones(T, T, dtype=torch.bool).tril()
@@ -367,10 +395,10 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, c: RefConfig):
+    def __init__(self, c: RefConfig, layer: int):
         super().__init__()
         self.input_layernorm = make_norm(c)
-        self.self_attn = Attention(c)
+        self.self_attn = Attention(c, layer)
         self.post_attention_layernorm = make_norm(c)
         self.mlp = MLP(c)
 
@@ -384,7 +412,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(c.vocab_size, c.d_model)
         self.pe = PE(c)
-        self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layers))
+        self.layers = nn.ModuleList(Block(c, l) for l in range(c.n_layers))
         self.norm = make_norm(c)
 
 

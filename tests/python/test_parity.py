@@ -59,6 +59,9 @@ ENCODINGS += [
     ("rotary_ntk4", {"type": "rotary", "scaling": "ntk", "scaling_factor": 4.0, "rotary_fraction": 0.5}),
     ("rotary_yarn4", {"type": "rotary", "scaling": "yarn", "scaling_factor": 4.0,
                       "original_max_positions": 64}),
+    # Transformer-XL's relative keys; a clamp below the rows' lengths so distances share it
+    ("transformer_xl", {"type": "transformer_xl"}),
+    ("transformer_xl_clamp40", {"type": "transformer_xl", "clamp_length": 40}),
 ]
 CASES = [(fam, name, pe, {}) for fam in ("t5", "llama") for name, pe in ENCODINGS]
 CASES += [

@@ -24,7 +24,8 @@ ROWS = [[3, 17, 5, 9, 1, 22, 4, 8, 13, 2] * 5, [7, 7, 1, 28, 0, 5], [11, 2, 2, 1
 
 T5_PE = {"none": "nope", "abs_sinusoid": "abs_sin", "abs_learned": "abs_learned",
          "t5_relative_bias": "t5_bias", "alibi": "alibi", "alibi_learned": "alibi_learned",
-         "rotary": "rotary", "rotary_rerun": "rotary", "new_rotary": "rotary"}
+         "rotary": "rotary", "rotary_rerun": "rotary", "new_rotary": "rotary",
+         "transformer_xl_relative_encoding": "transformer_xl"}
 
 
 def t5_reference(directory) -> LengenReference:
@@ -63,6 +64,13 @@ def t5_reference(directory) -> LengenReference:
         (r"^decoder\.final_layer_norm\.weight$", "model.norm.weight"),
         (r"^decoder\.wpe\.weight$", "model.pe.abs_learned.weight"),
         (r"^decoder\.learned_logslopes$", "model.pe.alibi.log_slopes"),
+        # Transformer-XL: per block W_r, u = r_w_bias (with the keys), v = r_r_bias (with W_r e)
+        (r"^decoder\.block\.(\d+)\.layer\.0\.SelfAttention\.r\.weight$",
+         r"model.pe.transformer_xl.\1.r_weight"),
+        (r"^decoder\.block\.(\d+)\.layer\.0\.SelfAttention\.r_w_bias$",
+         r"model.pe.transformer_xl.\1.content_bias"),
+        (r"^decoder\.block\.(\d+)\.layer\.0\.SelfAttention\.r_r_bias$",
+         r"model.pe.transformer_xl.\1.position_bias"),
         (r"^lm_head\.weight$", "lm_head.weight"),
     ]
     return load_renamed(c, directory, rename)
@@ -114,7 +122,7 @@ def load_state(directory) -> dict:
 # encodings. The reference model rebuilds the buffers itself.
 UNUSED = [r"^decoder\.block\.\d+\.layer\.1\.", r"^decoder\.embed_tokens\.weight$", r"^decoder\.alibi$",
           r"^decoder\.fixed_rotary_embedding\.", r"^decoder\.wpe\.embed\.weight$",
-          r"^model\.layers\.\d+\.self_attn\.alibi$"]
+          r"^model\.layers\.\d+\.self_attn\.alibi$", r"\.SelfAttention\.pos_emb\.inv_freq$"]
 
 
 def load_renamed(c: RefConfig, directory, rename) -> LengenReference:
@@ -150,6 +158,7 @@ CASES = [  # (layout, family, pe options[, other model keys])
     ("t5", "t5", {"type": "alibi"}),
     ("t5", "t5", {"type": "alibi_learned"}),
     ("t5", "t5", {"type": "rotary"}),
+    ("t5", "t5", {"type": "transformer_xl"}),
     ("llama", "llama", {"type": "rotary", "base": 500}),
     ("llama", "llama", {"type": "alibi"}),
     ("llama", "llama", {"type": "bipe_rope", "delimiters": [13]}),
@@ -183,6 +192,7 @@ def test_reference_reads_the_exported_layout(case, lengen_binary, tmp_path, pari
 # that export back gives what the reference computes.
 LOSSY = [
     ("t5", "t5", {"type": "t5_bias", "num_buckets": 8, "max_distance": 8}, "pe.max_distance 8"),
+    ("t5", "t5", {"type": "transformer_xl", "clamp_length": 3}, "pe.clamp_length 3"),
     ("llama", "llama", {"type": "bipe_alibi", "delimiters": [3, 7], "intra_size": 8}, "pe.delimiters"),
 ]
 
@@ -208,3 +218,37 @@ def test_lossy_exports_say_what_the_reference_computes(case, lengen_binary, tmp_
     run_lengen(lengen_binary, "convert", "--from", layout, "--to", "native", exported, back)
     imported = lengen_logprobs(lengen_binary, back, tmp_path)
     assert max(rel_err(a, b.numpy()) for a, b in zip(imported, ref_rows)) <= 1e-4
+
+
+def rel_shift(x: torch.Tensor) -> torch.Tensor:
+    """Transformer-XL's shift (Dai et al. 2019, appendix B): row i of x [B, H, Q, K], indexed
+    by the descending distances K-1 .. 0, moved left by Q-1-i, so that column j holds distance
+    i - j (for j <= i; entries above the diagonal are junk the mask hides)."""
+    B, H, Q, K = x.shape
+    padded = torch.cat([torch.zeros(B, H, Q, 1), x], dim=3).view(B, H, K + 1, Q)
+    return padded[:, :, 1:].reshape(B, H, Q, K)
+
+
+def test_transformer_xl_reference_indexes_distances_as_the_shift_does():
+    """The reference's distance lookup (lengen_ref.PE.xl_scores) equals the shift formulation
+    of the length-generalization code (distances arange(T-1, -1, -1) clamped, then rel_shift)
+    on every causal entry."""
+    torch.manual_seed(0)
+    T, clamp = 12, 7
+    c = RefConfig(family="t5", vocab_size=5, d_model=16, n_layers=1, n_heads=2, d_head=4,
+                  d_ff=8, norm="rmsnorm", norm_eps=1e-6, ffn="relu", qk_scale="none",
+                  tie_embeddings=True, output_scale=True,
+                  pe={"type": "transformer_xl", "clamp_length": clamp})
+    model = LengenReference(c)
+    for p in model.parameters():
+        torch.nn.init.normal_(p)
+    pe, t = model.model.pe, model.model.pe.transformer_xl[0]
+    q, k = torch.randn(3, 2, T, 4), torch.randn(3, 2, T, 4)
+    ours = pe.xl_scores(q, k, torch.arange(T), 0, 1.0)
+    from lengen_ref import sinusoid_table
+    dist = torch.arange(T - 1, -1, -1).clamp(max=clamp)
+    r = (sinusoid_table(clamp + 1, 16)[dist] @ t.r_weight.t()).view(T, 2, 4)
+    ac = (q + t.content_bias[None, :, None]) @ k.transpose(-1, -2)
+    bd = rel_shift(torch.einsum("bhid,jhd->bhij", q + t.position_bias[None, :, None], r))
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    assert torch.allclose(ours[..., causal], (ac + bd)[..., causal], atol=1e-5)

@@ -65,6 +65,10 @@ def t5_upstream_state(state: dict, cfg: dict, pe_type: str) -> dict:
         state["decoder.alibi"] = alibi_buffer(H, 2048)
     if pe_type == "abs_sinusoid":
         state["decoder.wpe.embed.weight"] = sinusoid_table(16384, D)
+    if pe_type == "transformer_xl_relative_encoding":  # PositionalEmbedding's buffer, per block
+        inv_freq = 1 / (10000 ** (torch.arange(0.0, D, 2.0) / D))
+        for l in range(L):
+            state[f"decoder.block.{l}.layer.0.SelfAttention.pos_emb.inv_freq"] = inv_freq.clone()
     if pe_type == "new_rotary":
         state["decoder.fixed_rotary_embedding.embed.weight"] = sinusoid_table(4096, int(dkv * 0.25))
     return state
@@ -107,6 +111,7 @@ CASES = [  # (layout, family, lengen pe, upstream type, shards)
     ("t5", "t5", {"type": "rotary"}, "rotary", 1),
     ("t5", "t5", {"type": "rotary"}, "rotary_rerun", 1),
     ("t5", "t5", {"type": "rotary"}, "new_rotary", 3),
+    ("t5", "t5", {"type": "transformer_xl"}, "transformer_xl_relative_encoding", 2),
     ("llama", "llama", {"type": "rotary"}, "rope", 1),
     ("llama", "llama", {"type": "alibi"}, "alibi", 2),
     ("llama", "llama", {"type": "bipe_rope", "delimiters": [13]}, "bipe_rope", 1),

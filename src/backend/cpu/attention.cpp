@@ -32,17 +32,17 @@ inline float exp_nonpositive(float x) { return x < -40.0f ? 0.0f : std::exp(x); 
 // (query i, key j) has index i * key_stride + j.
 uint64_t pair_key(uint64_t key, int b, int h, int H) { return hash_combine(key, uint64_t(b) * H + h); }
 
-// Where the bias of query row i (stream value qp) of head h reads: entry row_base + column
-// offset of the distance to each key.
+// Where the bias of query `query` (= b * Q + a, stream value qp) of head h reads: entry
+// row_base + column offset of the distance to each key.
 struct BiasRow {
   const ScoreBias* s = nullptr;
   int64_t base = 0;
   int32_t qp = 0;
-  BiasRow(const ScoreBias* bias, int h, int32_t q_pos) : s(bias), qp(q_pos) {
+  BiasRow(const ScoreBias* bias, int h, int32_t q_pos, int64_t query) : s(bias), qp(q_pos) {
     if (!s) return;
     int64_t row = 0;
     if (s->row_of) row = s->row_of[std::clamp<int64_t>(q_pos, s->qmin, s->qmax) - s->qmin];
-    base = int64_t(h) * s->h_stride + row * s->r_stride;
+    base = int64_t(h) * s->h_stride + row * s->r_stride + query * s->q_stride;
   }
   int64_t index(int32_t kp) const {
     const int64_t d = std::clamp<int64_t>(int64_t(qp) - kp, s->dmin, s->dmax);
@@ -79,7 +79,7 @@ void scores_tile(const AttentionArgs& a, const Pair& p, int i0, int qn, int j0, 
     const int last = p.past + i0 + i - j0;  // keys j <= last are visible
     const int visible = std::clamp(last + 1, 0, kn);
     if (a.bias) {
-      const BiasRow br(a.bias, p.h, p.q_pos[i0 + i]);
+      const BiasRow br(a.bias, p.h, p.q_pos[i0 + i], int64_t(p.b) * a.Q + i0 + i);
       const float* values = a.bias->values;
       for (int j = 0; j < visible; ++j) row[j] += values[br.index(p.k_pos[j0 + j])];
     }
@@ -159,8 +159,10 @@ void attention_backward(const AttentionArgs& a, const float* out, const float* l
                         const float* dout, float* dq, float* dk, float* dv) {
   const float p_drop = a.dropout, keep_scale = p_drop > 0 ? 1.0f / (1.0f - p_drop) : 1.0f;
   const ScoreBias* bias = a.bias && a.bias->dvalues ? a.bias : nullptr;
-  // Bias gradients: one accumulator per thread, summed in thread order afterwards.
-  std::vector<std::vector<double>> bias_grad(bias ? size_t(omp_get_max_threads()) : 0);
+  // Bias gradients: one accumulator per thread, summed in thread order afterwards; a table
+  // with a row per query is written by the one thread of its (row, head) pair directly.
+  const bool shared_rows = bias && bias->q_stride == 0;
+  std::vector<std::vector<double>> bias_grad(shared_rows ? size_t(omp_get_max_threads()) : 0);
 #pragma omp parallel
   {
     float* S = scratch(0).data();   // probabilities
@@ -168,7 +170,7 @@ void attention_backward(const AttentionArgs& a, const float* out, const float* l
     float* Pd = scratch(2).data();  // probabilities after dropout
     float D[kQueryTile];
     std::vector<double>* acc = nullptr;
-    if (bias) {
+    if (shared_rows) {
       acc = &bias_grad[size_t(omp_get_thread_num())];
       acc->assign(size_t(bias->extent), 0.0);
     }
@@ -226,9 +228,12 @@ void attention_backward(const AttentionArgs& a, const float* out, const float* l
             }
             for (int j = 0; j < kn; ++j) d[j] = pr[j] * (d[j] - D[i]);
             if (bias) {
-              const BiasRow br(bias, p.h, p.q_pos[i0 + i]);
+              const BiasRow br(bias, p.h, p.q_pos[i0 + i], int64_t(p.b) * a.Q + i0 + i);
               const int visible = std::clamp(i0 + i - j0 + 1, 0, kn);
-              for (int j = 0; j < visible; ++j) (*acc)[size_t(br.index(p.k_pos[j0 + j]))] += d[j];
+              if (acc)
+                for (int j = 0; j < visible; ++j) (*acc)[size_t(br.index(p.k_pos[j0 + j]))] += d[j];
+              else
+                for (int j = 0; j < visible; ++j) bias->dvalues[br.index(p.k_pos[j0 + j])] += d[j];
             }
           }
           // dq += scale dS k;  dk += scale dS^T q
@@ -240,7 +245,7 @@ void attention_backward(const AttentionArgs& a, const float* out, const float* l
       }
     }
   }
-  if (!bias) return;
+  if (!shared_rows) return;
   std::vector<double> total(size_t(bias->extent), 0.0);
   for (const auto& t : bias_grad)
     for (size_t i = 0; i < t.size(); ++i) total[i] += t[i];

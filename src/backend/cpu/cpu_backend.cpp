@@ -117,6 +117,21 @@ class CpuBackend final : public Backend {
   void rotate(float* x, int n, int ld, const RotationArgs& r, float sign) override {
     k::rotate(x, n, ld, r, sign);
   }
+  void relative_scores_forward(float* scores, const float* q, const float* R, int N, int H,
+                               int dh, int C, float scale) override {
+    k::relative_scores_forward(scores, q, R, N, H, dh, C, scale);
+  }
+  void relative_scores_backward(float* dq, float* dR, const float* dscores, const float* q,
+                                const float* R, int N, int H, int dh, int C,
+                                float scale) override {
+    k::relative_scores_backward(dq, dR, dscores, q, R, N, H, dh, C, scale);
+  }
+  void add_row_forward(float* x, const float* row, int N, int C) override {
+    k::add_row_forward(x, row, N, C);
+  }
+  void add_row_backward(float* drow, const float* dx, int N, int C) override {
+    k::add_row_backward(drow, dx, N, C);
+  }
   void attention_forward(const AttentionArgs& a, float* out, float* lse) override {
     k::attention_forward(a, out, lse);
   }

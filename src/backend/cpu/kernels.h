@@ -70,6 +70,14 @@ void kv_append(float* cache, const float* src, const int32_t* at, int B, int Q, 
 // ---- positional rotation (backend.h RotationArgs) ----
 void rotate(float* x, int n, int ld, const RotationArgs& r, float sign);
 
+// ---- relative position keys (backend.h; linear.cpp, rows.cpp) ----
+void relative_scores_forward(float* scores, const float* q, const float* R, int N, int H, int dh,
+                             int C, float scale);
+void relative_scores_backward(float* dq, float* dR, const float* dscores, const float* q,
+                              const float* R, int N, int H, int dh, int C, float scale);
+void add_row_forward(float* x, const float* row, int N, int C);    // x[N,C] += row[C]
+void add_row_backward(float* drow, const float* dx, int N, int C);  // drow[C] += sum_n dx[n]
+
 // ---- fused causal attention (backend.h AttentionArgs; attention.cpp) ----
 void attention_forward(const AttentionArgs& a, float* out, float* lse);
 void attention_backward(const AttentionArgs& a, const float* out, const float* lse,

@@ -17,6 +17,28 @@ void linear_backward(float* dinp, float* dW, const float* dout, const float* inp
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, I, N, 1.0f, dout, O, inp, I, 1.0f, dW, I);
 }
 
+// Per head h: scores_h [N, C] (row stride H*C) = scale q_h [N, dh] R_h [C, dh]^T, the heads'
+// columns of q and R at h*dh (row stride H*dh).
+void relative_scores_forward(float* scores, const float* q, const float* R, int N, int H, int dh,
+                             int C, float scale) {
+  const int ld = H * dh, lds = H * C;
+  for (int h = 0; h < H; ++h)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, dh, scale, q + h * dh, ld,
+                R + h * dh, ld, 0.0f, scores + h * C, lds);
+}
+
+void relative_scores_backward(float* dq, float* dR, const float* dscores, const float* q,
+                              const float* R, int N, int H, int dh, int C, float scale) {
+  const int ld = H * dh, lds = H * C;
+  for (int h = 0; h < H; ++h) {
+    // dq_h += scale dS_h R_h;  dR_h += scale dS_h^T q_h
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, dh, C, scale, dscores + h * C, lds,
+                R + h * dh, ld, 1.0f, dq + h * dh, ld);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, dh, N, scale, dscores + h * C, lds,
+                q + h * dh, ld, 1.0f, dR + h * dh, ld);
+  }
+}
+
 void embedding_forward(float* out, const int32_t* tokens, const float* table, int N, int C) {
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {

@@ -27,6 +27,21 @@ void table_add_backward(float* dtable, const int32_t* ids, const float* dx, int 
       if (ids[t] != frozen_row) dtable[size_t(ids[t]) * C + c] += dx[size_t(t) * C + c];
 }
 
+void add_row_forward(float* x, const float* row, int N, int C) {
+#pragma omp parallel for schedule(static)
+  for (int t = 0; t < N; ++t)
+    for (int c = 0; c < C; ++c) x[size_t(t) * C + c] += row[c];
+}
+
+void add_row_backward(float* drow, const float* dx, int N, int C) {
+#pragma omp parallel for schedule(static)
+  for (int c = 0; c < C; ++c) {
+    float s = 0.0f;  // tokens in order: independent of the thread count
+    for (int t = 0; t < N; ++t) s += dx[size_t(t) * C + c];
+    drow[c] += s;
+  }
+}
+
 void add(float* out, const float* a, const float* b, size_t n) {
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];

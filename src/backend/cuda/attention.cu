@@ -82,7 +82,7 @@ __device__ void load_query_bias(Smem& sm, const Attn& a, int b, int h, int i0, i
   for (int i = threadIdx.x; i < qn; i += kAttnThreads) {
     const int32_t qp = a.bias.q_pos[size_t(b) * a.Q + i0 + i];
     sm.qp[i] = qp;
-    sm.row_base[i] = bias_row_base(a.bias, h, qp);
+    sm.row_base[i] = bias_row_base(a.bias, h, qp, int64_t(b) * a.Q + i0 + i);
   }
 }
 

@@ -148,6 +148,30 @@ class CudaBackend final : public Backend {
     gemm(false, true, I, O, N, inp, I, dout, O, dW, I, 1.0f);
   }
 
+  // ---- relative position keys: per head, the linear layer's products at the head's columns ----
+  void relative_scores_forward(float* scores, const float* q, const float* R, int N, int H,
+                               int dh, int C, float scale) override {
+    const int ld = H * dh, lds = H * C;
+    for (int h = 0; h < H; ++h)  // scores_h^T[C,N] = R_h^T^T[C,dh] q_h^T[dh,N]
+      gemm(true, false, C, N, dh, R + h * dh, ld, q + h * dh, ld, scores + h * C, lds, 0.0f, scale);
+  }
+  void relative_scores_backward(float* dq, float* dR, const float* dscores, const float* q,
+                                const float* R, int N, int H, int dh, int C,
+                                float scale) override {
+    const int ld = H * dh, lds = H * C;
+    for (int h = 0; h < H; ++h) {
+      // dq_h^T[dh,N] += R_h^T[dh,C] dS_h^T[C,N];  dR_h^T[dh,C] += q_h^T[dh,N] dS_h[N,C]
+      gemm(false, false, dh, N, C, R + h * dh, ld, dscores + h * C, lds, dq + h * dh, ld, 1.0f, scale);
+      gemm(false, true, dh, C, N, q + h * dh, ld, dscores + h * C, lds, dR + h * dh, ld, 1.0f, scale);
+    }
+  }
+  void add_row_forward(float* x, const float* row, int N, int C) override {
+    enqueue("add_row_forward", cuda::add_row_forward, x, row, N, C);
+  }
+  void add_row_backward(float* drow, const float* dx, int N, int C) override {
+    enqueue("add_row_backward", cuda::add_row_backward, drow, dx, N, C);
+  }
+
   // ---- rows ----
   void embedding_forward(float* out, const int32_t* tokens, const float* table, int N, int C) override {
     enqueue("embedding_forward", cuda::embedding_forward, out, tokens, table, N, C);
@@ -319,9 +343,9 @@ class CudaBackend final : public Backend {
             mean, rstd, N, C, partials);
   }
 
-  // Column-major C[m,n] = op(A)[m,k] op(B)[k,n] + beta C, fp32 (or TF32 when enabled).
+  // Column-major C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C, fp32 (or TF32 when enabled).
   void gemm(bool ta, bool tb, int m, int n, int k, const float* A, int lda, const float* B, int ldb,
-            float* C, int ldc, float beta) {
+            float* C, int ldc, float beta, float alpha = 1.0f) {
     if (m <= 0 || n <= 0) return;
     bind();
     if (k <= 0) {
@@ -330,7 +354,6 @@ class CudaBackend final : public Backend {
     }
     const GemmPlan& p =
         plan(GemmKey{ta, tb, m, n, k, lda, ldb, ldc, beta != 0.0f, alignment(A), alignment(B), alignment(C)});
-    const float alpha = 1.0f;
     check(cublasLtMatmul(lt_, p.desc, &alpha, A, p.a, B, p.b, &beta, C, p.c, C, p.c, &p.algo, workspace_,
                          kWorkspaceBytes, stream_),
           "matmul");

@@ -21,6 +21,9 @@ void rows_accumulate(cudaStream_t s, float* dtable, const int32_t* ids, const fl
                      int frozen_row);
 void table_add_forward(cudaStream_t s, float* x, const float* table, const int32_t* ids, int N, int C);
 void add(cudaStream_t s, float* out, const float* a, const float* b, size_t n);
+// x[N,C] += row[C];  drow[C] += sum_n dx[n] (one thread per column, tokens in order)
+void add_row_forward(cudaStream_t s, float* x, const float* row, int N, int C);
+void add_row_backward(cudaStream_t s, float* drow, const float* dx, int N, int C);
 void gather_rows(cudaStream_t s, float* out, const float* in, const int32_t* rows, int M, int C, float scale);
 void scatter_add_rows(cudaStream_t s, float* out, const float* in, const int32_t* rows, int M, int C,
                       float scale);

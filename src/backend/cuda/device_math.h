@@ -30,11 +30,12 @@ LENGEN_HD uint64_t attention_pair_key(uint64_t key, int b, int h, int H) {
 
 LENGEN_HD int64_t clamp64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
-// Entry of s.values read by query stream value qp of head h: the base of its row.
-LENGEN_HD int64_t bias_row_base(const ScoreBias& s, int h, int32_t qp) {
+// Entry of s.values read by query `query` (b * Q + a, stream value qp) of head h: the base of
+// its row.
+LENGEN_HD int64_t bias_row_base(const ScoreBias& s, int h, int32_t qp, int64_t query) {
   int64_t row = 0;
   if (s.row_of) row = s.row_of[clamp64(qp, s.qmin, s.qmax) - s.qmin];
-  return int64_t(h) * s.h_stride + row * s.r_stride;
+  return int64_t(h) * s.h_stride + row * s.r_stride + query * s.q_stride;
 }
 // ... and the entry for key stream value kp.
 LENGEN_HD int64_t bias_index(const ScoreBias& s, int64_t row_base, int32_t qp, int32_t kp) {

@@ -36,6 +36,18 @@ __global__ void table_add_kernel(float* x, const float* table, const int32_t* id
   LENGEN_GRID_STRIDE(i, size_t(N) * C) x[i] += table[size_t(ids[i / C]) * C + i % C];
 }
 
+__global__ void add_row_kernel(float* x, const float* row, int N, int C) {
+  LENGEN_GRID_STRIDE(i, size_t(N) * C) x[i] += row[i % C];
+}
+
+__global__ void sum_rows_kernel(float* drow, const float* dx, int N, int C) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= C) return;
+  float s = 0.0f;
+  for (int n = 0; n < N; ++n) s += dx[size_t(n) * C + c];
+  drow[c] += s;
+}
+
 __global__ void add_kernel(float* out, const float* a, const float* b, size_t n) {
   LENGEN_GRID_STRIDE(i, n) out[i] = a[i] + b[i];
 }
@@ -190,6 +202,14 @@ void rows_accumulate(cudaStream_t s, float* dtable, const int32_t* ids, const fl
 
 void table_add_forward(cudaStream_t s, float* x, const float* table, const int32_t* ids, int N, int C) {
   table_add_kernel<<<blocks(size_t(N) * C), kThreads, 0, s>>>(x, table, ids, N, C);
+}
+
+void add_row_forward(cudaStream_t s, float* x, const float* row, int N, int C) {
+  add_row_kernel<<<blocks(size_t(N) * C), kThreads, 0, s>>>(x, row, N, C);
+}
+
+void add_row_backward(cudaStream_t s, float* drow, const float* dx, int N, int C) {
+  if (C > 0) sum_rows_kernel<<<column_blocks(C), kThreads, 0, s>>>(drow, dx, N, C);
 }
 
 void add(cudaStream_t s, float* out, const float* a, const float* b, size_t n) {

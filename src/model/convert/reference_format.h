@@ -97,6 +97,8 @@ double json_float(float v);
 // [rows, dim] = cat(sin(t f), cos(t f)) with f_i = base^(-2i/dim), as the reference's
 // sinusoid and fixed-rotary tables; the tolerance covers fp32 rounding of the angle t f.
 ExtraTensor sinusoid_buffer(const std::string& ref, int rows, int dim);
+// 10000^(-2i/dim), i < dim/2: the frequencies of a sinusoid table (Transformer-XL's inv_freq).
+ExtraTensor inverse_frequency_buffer(const std::string& ref, int dim);
 // [H, cols] (reshaped to `shape`) = float(slopes[h]) * j, the ALiBi buffers.
 ExtraTensor alibi_buffer(const std::string& ref, const std::vector<double>& slopes, int cols,
                          std::vector<int64_t> shape);

@@ -19,7 +19,10 @@
 //   - rotary, rotary_rerun, new_rotary: GPT-J interleaved pairs on the first int(0.25 * d_kv)
 //     dims, base 10000 (the code overrides any `rotary_dim` in the config with that value);
 //     new_rotary's table `decoder.fixed_rotary_embedding.embed.weight` [4096, rotary_dim] is
-//     checked on import.
+//     checked on import;
+//   - transformer_xl_relative_encoding: per block `layer.0.SelfAttention.{r.weight, r_w_bias,
+//     r_r_bias}` (W_r, u, v) and the buffer `pos_emb.inv_freq` [d_model / 2] (checked on import,
+//     not written: the reference recomputes it); distances clamped at 1000 (hard-coded there).
 // Every block also carries an unused cross-attention sub-layer (`layer.1.*`): skipped on import,
 // not written on export (HF from_pretrained tolerates missing unused weights).
 #include <regex>
@@ -36,6 +39,7 @@ constexpr int kSinusoidRows = 16384;        // FixedAbsolutePositionalEmbedding'
 constexpr int kNewRotaryRows = 4096;        // FixedRotaryPositionalEmbedding(max_position=4096)
 constexpr int kAlibiColumns = 2048;         // the alibi buffer's maxpos
 constexpr int kReferenceMaxDistance = 128;  // 4.16.2's compute_bias: the bucket function's default
+constexpr int kTransformerXlClamp = 1000;   // the reference's clamp_length
 
 int reference_rotary_dim(int d_kv) { return int(0.25 * d_kv); }
 
@@ -74,9 +78,14 @@ class T5Format final : public ReferenceFormat {
           c.ffn == FfnKind::Gelu ? "gelu" : "swiglu", ffn_name(c.ffn)));
     std::string pe;
     const std::string type = c.pe_type();
+    if (type == "transformer_xl" && transformer_xl_clamp(c) != kTransformerXlClamp)
+      lossy.push_back(fmt::format(
+          "pe.clamp_length {}: the reference clamps transformer_xl distances at {} whatever the "
+          "config says", transformer_xl_clamp(c), kTransformerXlClamp));
     if (type == "nope") pe = "none";
     else if (type == "abs_sin") pe = "abs_sinusoid";
     else if (type == "t5_bias") pe = "t5_relative_bias";
+    else if (type == "transformer_xl") pe = "transformer_xl_relative_encoding";
     else if (type == "alibi" || type == "alibi_learned") pe = type;
     else if (type == "abs_learned") {
       pe = "abs_learned";
@@ -100,7 +109,8 @@ class T5Format final : public ReferenceFormat {
     } else {
       cannot(fmt::format("pe '{}'", type),
              "position_encoding_type is one of none, abs_sinusoid, abs_learned, "
-             "t5_relative_bias, alibi, alibi_learned, rotary");
+             "t5_relative_bias, alibi, alibi_learned, rotary, "
+             "transformer_xl_relative_encoding");
     }
     return {{"architectures", {"CustomDecoderOnlyT5"}},
             {"model_type", "t5"},
@@ -181,6 +191,7 @@ class T5Format final : public ReferenceFormat {
                  {"num_buckets", buckets},
                  {"max_distance", kReferenceMaxDistance}};
     else if (pe == "alibi" || pe == "alibi_learned") m["pe"] = {{"type", pe}};
+    else if (pe == "transformer_xl_relative_encoding") m["pe"] = {{"type", "transformer_xl"}};
     else if (pe == "rotary" || pe == "rotary_rerun" || pe == "new_rotary")
       m["pe"] = {{"type", "rotary"},
                  {"rotary_dim", reference_rotary_dim(d_kv)},
@@ -190,7 +201,7 @@ class T5Format final : public ReferenceFormat {
       r.error("position_encoding_type",
               "\"" + pe + "\" is not supported; allowed: none, abs_sinusoid, abs_learned, "
                           "t5_relative_bias, alibi, alibi_learned, rotary, rotary_rerun, "
-                          "new_rotary (transformer_xl_relative_encoding is not implemented yet)");
+                          "new_rotary, transformer_xl_relative_encoding");
     r.finish();
     return model_config_from_json(m, where);
   }
@@ -210,6 +221,12 @@ class T5Format final : public ReferenceFormat {
         t.push_back({r + "2.DenseReluDense.wi.weight", n + "mlp.up_proj.weight"});
       }
       t.push_back({r + "2.DenseReluDense.wo.weight", n + "mlp.down_proj.weight"});
+      if (c.pe_type() == "transformer_xl") {
+        const std::string x = "model.pe.transformer_xl." + std::to_string(l) + ".";
+        t.push_back({r + "0.SelfAttention.r.weight", x + "r_weight"});
+        t.push_back({r + "0.SelfAttention.r_w_bias", x + "content_bias"});
+        t.push_back({r + "0.SelfAttention.r_r_bias", x + "position_bias"});
+      }
       t.push_back({r + "2.layer_norm.weight", n + "post_attention_layernorm.weight"});
     }
     t.push_back({"decoder.final_layer_norm.weight", "model.norm.weight"});
@@ -235,6 +252,11 @@ class T5Format final : public ReferenceFormat {
     if (pe == "alibi")
       e.push_back(alibi_buffer("decoder.alibi", alibi_slopes(c.n_heads), kAlibiColumns,
                                {c.n_heads, 1, kAlibiColumns}));
+    if (pe == "transformer_xl")
+      for (int l = 0; l < c.n_layers; ++l)
+        e.push_back(inverse_frequency_buffer(
+            "decoder.block." + std::to_string(l) + ".layer.0.SelfAttention.pos_emb.inv_freq",
+            int(D)));
     if (pe == "rotary")  // new_rotary's table (rotary and rotary_rerun compute theirs per call)
       e.push_back(sinusoid_buffer("decoder.fixed_rotary_embedding.embed.weight", kNewRotaryRows,
                                   rotary_settings(c).rotary_dim));
