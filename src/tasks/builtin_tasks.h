@@ -18,5 +18,14 @@ std::unique_ptr<Task> make_scan_task();        // scan.cpp
 std::unique_ptr<Task> make_pcfg_task();        // pcfg.cpp
 std::unique_ptr<Task> make_add_task();         // digit_arithmetic.cpp (formats with position ids)
 std::unique_ptr<Task> make_mul_task();         // digit_arithmetic.cpp
+// The Chomsky-hierarchy benchmark (chomsky_common.h)
+std::unique_ptr<Task> make_even_pairs_task();          // chomsky_regular.cpp
+std::unique_ptr<Task> make_parity_check_task();        // chomsky_regular.cpp
+std::unique_ptr<Task> make_cycle_navigation_task();    // chomsky_regular.cpp
+std::unique_ptr<Task> make_modular_arithmetic_task();  // chomsky_regular.cpp
+std::unique_ptr<Task> make_reverse_string_task();      // chomsky_strings.cpp
+std::unique_ptr<Task> make_duplicate_string_task();    // chomsky_strings.cpp
+std::unique_ptr<Task> make_odds_first_task();          // chomsky_strings.cpp
+std::unique_ptr<Task> make_bucket_sort_task();         // chomsky_strings.cpp
 
 }  // namespace lengen::tasks

@@ -25,6 +25,14 @@ const std::map<std::string, Factory>& registry() {
       {"pcfg", make_pcfg_task},
       {"add", make_add_task},
       {"mul", make_mul_task},
+      {"even_pairs", make_even_pairs_task},
+      {"parity_check", make_parity_check_task},
+      {"cycle_navigation", make_cycle_navigation_task},
+      {"modular_arithmetic", make_modular_arithmetic_task},
+      {"reverse_string", make_reverse_string_task},
+      {"duplicate_string", make_duplicate_string_task},
+      {"odds_first", make_odds_first_task},
+      {"bucket_sort", make_bucket_sort_task},
   };
   return tasks;
 }

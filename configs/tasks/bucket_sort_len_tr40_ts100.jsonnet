@@ -1,0 +1,4 @@
+// bucket_sort / len_tr40_ts100 (the Chomsky-hierarchy benchmark: docs/tasks.md).
+{
+  data: { task: 'bucket_sort', split: 'len_tr40_ts100' },
+}

@@ -1,0 +1,4 @@
+// cycle_navigation / len_tr40_ts500 (the Chomsky-hierarchy benchmark: docs/tasks.md).
+{
+  data: { task: 'cycle_navigation', split: 'len_tr40_ts500' },
+}

@@ -1,0 +1,4 @@
+// even_pairs / len_tr40_ts100 (the Chomsky-hierarchy benchmark: docs/tasks.md).
+{
+  data: { task: 'even_pairs', split: 'len_tr40_ts100' },
+}

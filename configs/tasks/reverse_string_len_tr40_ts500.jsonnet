@@ -1,0 +1,4 @@
+// reverse_string / len_tr40_ts500 (the Chomsky-hierarchy benchmark: docs/tasks.md).
+{
+  data: { task: 'reverse_string', split: 'len_tr40_ts500' },
+}

@@ -1,0 +1,103 @@
+// The Chomsky-hierarchy tasks (src/tasks/chomsky_*.cpp): hand-made examples of each task's
+// output, the upstream docstrings' examples among them, edge cases (one symbol, no symbol),
+// the split protocol, and generated targets that follow the definitions.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "data/tokenizer.h"
+#include "file_test_support.h"
+#include "tasks/chomsky_common.h"
+#include "tasks/task.h"
+
+namespace lengen::tasks {
+namespace {
+
+const ChomskyTask& chomsky(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Task>> made;
+  auto& t = made[name];
+  if (!t) t = make_task(name);
+  return dynamic_cast<const ChomskyTask&>(*t);
+}
+
+struct Case {
+  std::string task, source, target;
+};
+
+TEST(Chomsky, HandMadeExamples) {
+  const Case cases[] = {
+      // even pairs: class 1 when the unequal neighbours (01, 10) are odd in number
+      {"even_pairs", "0 0 1 1 1 0", "0"},  // one 01 and one 10
+      {"even_pairs", "0 1 0 1 0 0 1", "1"},  // 01 01 01 and 10 10: five
+      {"even_pairs", "1", "0"},
+      {"even_pairs", "", "0"},
+      // parity check: the number of 1s mod 2
+      {"parity_check", "1 0 1 0 1 0 0", "1"},
+      {"parity_check", "0 1 1 1 1", "0"},
+      {"parity_check", "1", "1"},
+      {"parity_check", "", "0"},
+      // cycle navigation on 5 states from 0
+      {"cycle_navigation", "right left stay left left", "3"},  // -2 mod 5
+      {"cycle_navigation", "right right right left", "2"},
+      {"cycle_navigation", "left", "4"},
+      {"cycle_navigation", "right right right right right", "0"},
+      // modular arithmetic mod 5, * before + and -
+      {"modular_arithmetic", "1 + 2 * 3", "2"},
+      {"modular_arithmetic", "1 - 1 - 1", "4"},
+      {"modular_arithmetic", "0 * 1 + 4 * 3 - 2", "0"},
+      {"modular_arithmetic", "2 - 3 * 4", "0"},  // -10
+      {"modular_arithmetic", "4 * 4 * 4 - 1 * 2", "2"},  // 62
+      {"modular_arithmetic", "3", "3"},
+      // string tasks
+      {"reverse_string", "0 1 1 0 1 0", "0 1 0 1 1 0"},
+      {"reverse_string", "1", "1"},
+      {"duplicate_string", "1 0 1", "1 0 1 1 0 1"},
+      {"duplicate_string", "0", "0 0"},
+      {"odds_first", "0 0 1 1 0 1 0 1", "0 1 1 1 0 1 0 0"},  // s[1::2] then s[::2]
+      {"odds_first", "1 1 0", "1 1 0"},
+      {"odds_first", "1", "1"},
+      {"bucket_sort", "1 0 2 0 4 1 1 2", "0 0 1 1 1 2 2 4"},
+      {"bucket_sort", "4", "4"},
+  };
+  for (const Case& c : cases)
+    EXPECT_EQ(chomsky(c.task).target_of(c.source), c.target) << c.task << ": " << c.source;
+}
+
+TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
+  GenerateOptions o;
+  o.seed = 4, o.train_size = 400, o.test_size = 460;
+  for (const char* name : {"even_pairs", "parity_check", "cycle_navigation", "modular_arithmetic",
+                           "reverse_string", "duplicate_string", "odds_first", "bucket_sort"}) {
+    SCOPED_TRACE(name);
+    const ChomskyTask& t = chomsky(name);
+    EXPECT_EQ(t.default_split(), "len_tr40_ts500");
+    const Dataset d = t.generate("len_tr40_ts500", o);
+    std::set<int> train_lengths, test_lengths;
+    for (const auto* part : {&d.train, &d.test})
+      for (const Example& e : *part) {
+        ASSERT_EQ(t.target_of(e.source), e.target) << e.source;
+        // the input has n symbols (modular arithmetic: n rounded down to odd)
+        const size_t symbols = data::split_words(e.source).size();
+        const int n = e.length;
+        ASSERT_EQ(symbols, size_t(std::string(name) == "modular_arithmetic" && n % 2 == 0 ? n - 1 : n));
+        (part == &d.train ? train_lengths : test_lengths).insert(n);
+      }
+    EXPECT_EQ(*train_lengths.begin(), 1);
+    EXPECT_EQ(*train_lengths.rbegin(), 40);
+    EXPECT_EQ(train_lengths.size(), 40u);
+    EXPECT_EQ(*test_lengths.begin(), 41);
+    EXPECT_EQ(*test_lengths.rbegin(), 500);
+    EXPECT_EQ(test_lengths.size(), 460u);  // one example per test length
+  }
+}
+
+TEST(Chomsky, UnknownSymbolIsAnErrorNamingIt) {
+  const std::string e = testing::error_of([] { chomsky("parity_check").target_of("0 1 2"); });
+  EXPECT_NE(e.find("'2'"), std::string::npos) << e;
+  EXPECT_NE(e.find("parity_check"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace lengen::tasks
