@@ -60,6 +60,24 @@ TEST(Chomsky, HandMadeExamples) {
       {"odds_first", "1", "1"},
       {"bucket_sort", "1 0 2 0 4 1 1 2", "0 0 1 1 1 2 2 4"},
       {"bucket_sort", "4", "4"},
+      {"missing_duplicate_string", "0 1 1 0 0 ? 1 0", "1"},  // upstream's 01100210
+      {"missing_duplicate_string", "1 0 1 1 ? 1 pad", "0"},  // upstream's 1011213
+      {"missing_duplicate_string", "? 1 0 1", "0"},
+      {"missing_duplicate_string", "1", "1"},
+      // the stack is given bottom to top and returned top to bottom
+      {"stack_manipulation", "0 1 1 0 push1 pop pop", "1 1 0"},
+      {"stack_manipulation", "1 1 0 pop pop pop", "empty"},
+      {"stack_manipulation", "0 pop pop push1 push0", "0 1"},  // a pop of an empty stack
+      {"stack_manipulation", "1", "1"},
+      {"modular_arithmetic_brackets", "( ( 1 + 2 ) - ( - 4 ) )", "2"},  // 7
+      {"modular_arithmetic_brackets", "- 3", "2"},
+      {"modular_arithmetic_brackets", "( - 1 )", "4"},
+      {"modular_arithmetic_brackets", "( 4 )", "4"},
+      {"modular_arithmetic_brackets", "3", "3"},
+      {"solve_equation", "( x + 2 ) = 1", "4"},
+      {"solve_equation", "( 1 - x ) = 3", "3"},  // 1 - 3 = -2
+      {"solve_equation", "( - ( x ) - ( 2 + 4 ) ) = 0", "4"},  // -4 - 6 = -10
+      {"solve_equation", "x = 3", "3"},
   };
   for (const Case& c : cases)
     EXPECT_EQ(chomsky(c.task).target_of(c.source), c.target) << c.task << ": " << c.source;
@@ -69,7 +87,9 @@ TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
   GenerateOptions o;
   o.seed = 4, o.train_size = 400, o.test_size = 460;
   for (const char* name : {"even_pairs", "parity_check", "cycle_navigation", "modular_arithmetic",
-                           "reverse_string", "duplicate_string", "odds_first", "bucket_sort"}) {
+                           "reverse_string", "duplicate_string", "odds_first", "bucket_sort",
+                           "missing_duplicate_string", "stack_manipulation",
+                           "modular_arithmetic_brackets", "solve_equation"}) {
     SCOPED_TRACE(name);
     const ChomskyTask& t = chomsky(name);
     EXPECT_EQ(t.default_split(), "len_tr40_ts500");
@@ -84,19 +104,24 @@ TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
         ASSERT_EQ(symbols, size_t(std::string(name) == "modular_arithmetic" && n % 2 == 0 ? n - 1 : n));
         (part == &d.train ? train_lengths : test_lengths).insert(n);
       }
-    EXPECT_EQ(*train_lengths.begin(), 1);
+    const int shortest = std::string(name) == "solve_equation" ? 3 : 1;  // x, =, the value
+    EXPECT_EQ(*train_lengths.begin(), shortest);
     EXPECT_EQ(*train_lengths.rbegin(), 40);
-    EXPECT_EQ(train_lengths.size(), 40u);
+    EXPECT_EQ(int(train_lengths.size()), 41 - shortest);
     EXPECT_EQ(*test_lengths.begin(), 41);
     EXPECT_EQ(*test_lengths.rbegin(), 500);
     EXPECT_EQ(test_lengths.size(), 460u);  // one example per test length
   }
 }
 
-TEST(Chomsky, UnknownSymbolIsAnErrorNamingIt) {
+TEST(Chomsky, UnknownSymbolsAndMalformedInputsAreErrors) {
   const std::string e = testing::error_of([] { chomsky("parity_check").target_of("0 1 2"); });
   EXPECT_NE(e.find("'2'"), std::string::npos) << e;
   EXPECT_NE(e.find("parity_check"), std::string::npos) << e;
+  for (const char* bad : {"( 1 +", "( 1 + 2", "1 2", ")", ""})
+    EXPECT_NE(testing::error_of([&] { chomsky("modular_arithmetic_brackets").target_of(bad); }), "") << bad;
+  for (const char* bad : {"x", "( x + 1 )", "x = x"})
+    EXPECT_NE(testing::error_of([&] { chomsky("solve_equation").target_of(bad); }), "") << bad;
 }
 
 }  // namespace

@@ -118,8 +118,10 @@ TEST(Registry, KnowsAllTasksAndRejectsUnknownNames) {
   const auto msg = error_of([] { make_task("additon"); });
   EXPECT_NE(msg.find("'additon'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("add, addition, bucket_sort, copy, cycle_navigation, duplicate_string, "
-                     "even_pairs, lego, modular_arithmetic, mul, odds_first, parity, parity_check, "
-                     "pcfg, poly, reverse, reverse_string, scan, sort, sum"),
+                     "even_pairs, lego, missing_duplicate_string, modular_arithmetic, "
+                     "modular_arithmetic_brackets, mul, odds_first, parity, parity_check, pcfg, "
+                     "poly, reverse, reverse_string, scan, solve_equation, sort, "
+                     "stack_manipulation, sum"),
             std::string::npos)
       << msg;
 }

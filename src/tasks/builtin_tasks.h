@@ -27,5 +27,9 @@ std::unique_ptr<Task> make_reverse_string_task();      // chomsky_strings.cpp
 std::unique_ptr<Task> make_duplicate_string_task();    // chomsky_strings.cpp
 std::unique_ptr<Task> make_odds_first_task();          // chomsky_strings.cpp
 std::unique_ptr<Task> make_bucket_sort_task();         // chomsky_strings.cpp
+std::unique_ptr<Task> make_missing_duplicate_string_task();  // chomsky_strings.cpp
+std::unique_ptr<Task> make_stack_manipulation_task();           // chomsky_dcf.cpp
+std::unique_ptr<Task> make_modular_arithmetic_brackets_task();  // chomsky_dcf.cpp
+std::unique_ptr<Task> make_solve_equation_task();               // chomsky_dcf.cpp
 
 }  // namespace lengen::tasks

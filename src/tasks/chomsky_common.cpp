@@ -27,16 +27,17 @@ bool ChomskyTask::is_correct(const Example& gold, const std::string& prediction)
   return data::normalize_text(prediction) == data::normalize_text(gold.target);
 }
 
-const std::vector<SplitDef>& ChomskyTask::split_defs() const {
-  // The papers' protocol (the default), and the test range of the repository's
-  // experiments/example.py (max_range_test_length 100), quick to evaluate on a CPU.
-  static const std::vector<SplitDef> defs{
-      {"len_tr40_ts500", length_bins(1, 40), length_bins(41, 500), 0,
-       "1..40 -> 41..500 symbols (the papers' protocol)"},
-      {"len_tr40_ts100", length_bins(1, 40), length_bins(41, 100), 0,
-       "1..40 -> 41..100 symbols (the upstream example script's test range)", true}};
-  return defs;
-}
+// The papers' protocol (the default), and the test range of the repository's
+// experiments/example.py (max_range_test_length 100), quick to evaluate on a CPU.
+ChomskyTask::ChomskyTask(int min_length)
+    : defs_{{"len_tr40_ts500", length_bins(min_length, 40), length_bins(41, 500), 0,
+             fmt::format("{}..40 -> 41..500 symbols (the papers' protocol)", min_length)},
+            {"len_tr40_ts100", length_bins(min_length, 40), length_bins(41, 100), 0,
+             fmt::format("{}..40 -> 41..100 symbols (the upstream example script's test range)",
+                         min_length),
+             true}} {}
+
+const std::vector<SplitDef>& ChomskyTask::split_defs() const { return defs_; }
 
 std::string ChomskyTask::target_of(const std::string& source) const {
   const std::vector<std::string> in = input_words();

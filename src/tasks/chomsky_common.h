@@ -15,6 +15,8 @@ namespace lengen::tasks {
 
 class ChomskyTask : public LengthSplitTask {
  public:
+  // Training lengths min_length..40 (tasks whose inputs cannot be shorter start above 1).
+  explicit ChomskyTask(int min_length = 1);
   // Input and output words (the output of a sequence task uses the input's symbols).
   std::vector<std::string> alphabet(const std::string& split) const override;
   bool is_correct(const Example& gold, const std::string& prediction) const override;
@@ -32,6 +34,9 @@ class ChomskyTask : public LengthSplitTask {
   virtual std::vector<int> sample_input(Rng& rng, int n) const;
   // The output as indices into output_words().
   virtual std::vector<int> output(const std::vector<int>& input) const = 0;
+
+ private:
+  std::vector<SplitDef> defs_;
 };
 
 }  // namespace lengen::tasks

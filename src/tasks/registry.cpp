@@ -33,6 +33,10 @@ const std::map<std::string, Factory>& registry() {
       {"duplicate_string", make_duplicate_string_task},
       {"odds_first", make_odds_first_task},
       {"bucket_sort", make_bucket_sort_task},
+      {"missing_duplicate_string", make_missing_duplicate_string_task},
+      {"stack_manipulation", make_stack_manipulation_task},
+      {"modular_arithmetic_brackets", make_modular_arithmetic_brackets_task},
+      {"solve_equation", make_solve_equation_task},
   };
   return tasks;
 }

@@ -1,0 +1,4 @@
+// stack_manipulation / len_tr40_ts500 (the Chomsky-hierarchy benchmark: docs/tasks.md).
+{
+  data: { task: 'stack_manipulation', split: 'len_tr40_ts500' },
+}
