@@ -102,6 +102,13 @@ class E2e : public ::testing::Test {
     EXPECT_TRUE(r.contains("id_accuracy") && r.contains("ood_accuracy")) << r.dump(2);
     EXPECT_GT(r["training"]["final_loss"].get<double>(), 0.0) << r.dump(2);
     EXPECT_GT(r["training"]["tokens_per_second"].get<double>(), 0.0) << r.dump(2);
+    // per-token accuracy beside exact match, overall and per length
+    const auto test = read_json(path(dir) / "eval/test/results.json");
+    for (const auto* score : {&test, &test["per_length"].begin().value()}) {
+      ASSERT_TRUE(score->contains("token_accuracy")) << test.dump(2);
+      EXPECT_GE((*score)["token_accuracy"].get<double>(), 0.0);
+      EXPECT_LE((*score)["token_accuracy"].get<double>(), 1.0);
+    }
   }
 
   TempDir root_;

@@ -17,9 +17,13 @@ namespace lengen {
 nlohmann::json EvalResult::to_json() const {
   nlohmann::json per = nlohmann::json::object();
   for (const auto& [n, s] : per_length)
-    per[std::to_string(n)] = {{"accuracy", s.accuracy()}, {"correct", s.correct}, {"total", s.total}};
+    per[std::to_string(n)] = {{"accuracy", s.accuracy()},
+                              {"token_accuracy", s.token_accuracy()},
+                              {"correct", s.correct},
+                              {"total", s.total}};
   nlohmann::json j = {{"split", split},
                       {"accuracy", overall.accuracy()},
+                      {"token_accuracy", overall.token_accuracy()},
                       {"correct", overall.correct},
                       {"total", overall.total},
                       {"per_length", per}};
@@ -27,6 +31,15 @@ nlohmann::json EvalResult::to_json() const {
     j["scratchpad"] = {{"step_accuracy", scratchpad_step_accuracy},
                        {"part_accuracy", scratchpad_part_accuracy}};
   return j;
+}
+
+double token_accuracy(const std::string& gold_target, const std::string& prediction) {
+  const auto gold = data::split_words(gold_target);
+  const auto got = data::split_words(tasks::final_output(prediction));
+  if (gold.empty()) return got.empty() ? 1.0 : 0.0;
+  size_t same = 0;
+  for (size_t i = 0; i < gold.size() && i < got.size(); ++i) same += gold[i] == got[i];
+  return double(same) / double(gold.size());
 }
 
 std::vector<size_t> cap_per_length(const std::vector<tasks::Example>& examples, int per_length) {
@@ -44,6 +57,7 @@ EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& toke
   const size_t n = examples.size();
   r.predictions.assign(n, "");
   r.correct.assign(n, 0);
+  r.token_accuracy.assign(n, 0.0);
   if (n == 0) return r;
   // Longest position any example may need: an encoding that cannot represent it (a learned
   // absolute table) stops here, before any decoding, with the length named.
@@ -90,6 +104,7 @@ EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& toke
                                  data::normalize_text(gold.target);
       r.predictions[idx] = text;
       r.correct[idx] = ok;
+      r.token_accuracy[idx] = token_accuracy(gold.target, text);
       if (gold.scratchpad) {
         r.has_scratchpad = true;
         const auto s = task ? task->score_scratchpad(gold, text)
@@ -106,8 +121,10 @@ EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& toke
     auto& s = r.per_length[examples[i].length];
     s.total++;
     s.correct += r.correct[i];
+    s.token_sum += r.token_accuracy[i];
     r.overall.total++;
     r.overall.correct += r.correct[i];
+    r.overall.token_sum += r.token_accuracy[i];
   }
   if (r.has_scratchpad) {
     r.scratchpad_step_accuracy = step_sum / double(n);
@@ -126,6 +143,7 @@ void write_eval_results(const std::string& dir, const EvalResult& result,
                         {"gold", answer_text(e)},
                         {"prediction", result.predictions[i]},
                         {"correct", bool(result.correct[i])},
+                        {"token_accuracy", result.token_accuracy[i]},
                         {"length", e.length},
                         {"category", e.category}};
     lines += j.dump() + "\n";

@@ -25,8 +25,16 @@ struct EvalOptions {
 
 struct LengthScore {
   int64_t correct = 0, total = 0;
+  double token_sum = 0;  // sum of the examples' token accuracies
   double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
+  double token_accuracy() const { return total ? token_sum / double(total) : 0.0; }
 };
+
+// Per-token accuracy of one prediction (the Chomsky-hierarchy papers' metric): the fraction of
+// the gold answer's words that the prediction's final output (tasks::final_output) has at the
+// same place; missing words count as wrong, extra words are not counted. An empty gold answer
+// scores 1 when the output is empty too, else 0.
+double token_accuracy(const std::string& gold_target, const std::string& prediction);
 
 struct EvalResult {
   std::string split;
@@ -36,6 +44,7 @@ struct EvalResult {
   double scratchpad_step_accuracy = 0, scratchpad_part_accuracy = 0;
   std::vector<std::string> predictions;  // decoded text per example
   std::vector<char> correct;
+  std::vector<double> token_accuracy;  // per example
   nlohmann::json to_json() const;  // without the predictions
 };
 
