@@ -78,6 +78,18 @@ TEST(Chomsky, HandMadeExamples) {
       {"solve_equation", "( 1 - x ) = 3", "3"},  // 1 - 3 = -2
       {"solve_equation", "( - ( x ) - ( 2 + 4 ) ) = 0", "4"},  // -4 - 6 = -10
       {"solve_equation", "x = 3", "3"},
+      // little-endian binary: upstream's 001 + 01101 = 4 + 22 = 26, 1001 + 000001 = 9 + 32 = 41
+      {"binary_addition", "0 0 1 + 0 1 1 0 1", "0 1 0 1 1"},
+      {"binary_addition", "1 0 0 1 + 0 0 0 0 0 1", "1 0 0 1 0 1"},
+      {"binary_addition", "1 + 1", "0 1"},
+      {"binary_multiplication", "1 1 * 1 1", "1 0 0 1"},  // 3 * 3 = 9
+      {"binary_multiplication", "0 1 * 0 0 1", "0 0 0 1"},  // 2 * 4 = 8
+      {"binary_multiplication", "1 * 1", "1"},
+      // big-endian: 100101 = 37 -> 6 = 110 (3 bits); 111 = 7 -> 2 = 10
+      {"compute_sqrt", "1 0 0 1 0 1", "1 1 0"},
+      {"compute_sqrt", "1 1 1", "1 0"},
+      {"compute_sqrt", "1", "1"},
+      {"compute_sqrt", "0 1 0 0", "1 0"},  // 4 -> 2
   };
   for (const Case& c : cases)
     EXPECT_EQ(chomsky(c.task).target_of(c.source), c.target) << c.task << ": " << c.source;
@@ -89,7 +101,8 @@ TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
   for (const char* name : {"even_pairs", "parity_check", "cycle_navigation", "modular_arithmetic",
                            "reverse_string", "duplicate_string", "odds_first", "bucket_sort",
                            "missing_duplicate_string", "stack_manipulation",
-                           "modular_arithmetic_brackets", "solve_equation"}) {
+                           "modular_arithmetic_brackets", "solve_equation", "binary_addition",
+                           "binary_multiplication", "compute_sqrt"}) {
     SCOPED_TRACE(name);
     const ChomskyTask& t = chomsky(name);
     EXPECT_EQ(t.default_split(), "len_tr40_ts500");
@@ -104,7 +117,10 @@ TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
         ASSERT_EQ(symbols, size_t(std::string(name) == "modular_arithmetic" && n % 2 == 0 ? n - 1 : n));
         (part == &d.train ? train_lengths : test_lengths).insert(n);
       }
-    const int shortest = std::string(name) == "solve_equation" ? 3 : 1;  // x, =, the value
+    // solve_equation: x, =, the value; the binary operations: a, the operator, b
+    const std::string task = name;
+    const int shortest =
+        task == "solve_equation" || task == "binary_addition" || task == "binary_multiplication" ? 3 : 1;
     EXPECT_EQ(*train_lengths.begin(), shortest);
     EXPECT_EQ(*train_lengths.rbegin(), 40);
     EXPECT_EQ(int(train_lengths.size()), 41 - shortest);
@@ -112,6 +128,24 @@ TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
     EXPECT_EQ(*test_lengths.rbegin(), 500);
     EXPECT_EQ(test_lengths.size(), 460u);  // one example per test length
   }
+}
+
+// Numbers of hundreds of bits (the test lengths reach 500): against 64-bit arithmetic on the
+// low words and identities that hold at any size.
+TEST(Chomsky, BinaryArithmeticIsExactAtHundredsOfBits) {
+  std::string a;  // 2^300 - 1 little-endian: 300 ones
+  for (int i = 0; i < 300; ++i) a += i ? " 1" : "1";
+  // (2^300 - 1) + 1 = 2^300: 300 zeros and a one
+  std::string want;
+  for (int i = 0; i < 300; ++i) want += "0 ";
+  EXPECT_EQ(chomsky("binary_addition").target_of(a + " + 1"), want + "1");
+  // (2^300 - 1)^2 = 2^600 - 2^301 + 1: bit 0, bits 301..599 set
+  std::string square = "1";
+  for (int i = 1; i < 600; ++i) square += i >= 301 ? " 1" : " 0";
+  EXPECT_EQ(chomsky("binary_multiplication").target_of(a + " * " + a), square);
+  // sqrt of 2^600 - 1 (600 ones, big-endian) is 2^300 - 1: 300 ones
+  std::string all_ones = a + " " + a;
+  EXPECT_EQ(chomsky("compute_sqrt").target_of(all_ones), a);
 }
 
 TEST(Chomsky, UnknownSymbolsAndMalformedInputsAreErrors) {
@@ -122,6 +156,8 @@ TEST(Chomsky, UnknownSymbolsAndMalformedInputsAreErrors) {
     EXPECT_NE(testing::error_of([&] { chomsky("modular_arithmetic_brackets").target_of(bad); }), "") << bad;
   for (const char* bad : {"x", "( x + 1 )", "x = x"})
     EXPECT_NE(testing::error_of([&] { chomsky("solve_equation").target_of(bad); }), "") << bad;
+  for (const char* bad : {"1 0 1", "1 + 1 + 1"})
+    EXPECT_NE(testing::error_of([&] { chomsky("binary_addition").target_of(bad); }), "") << bad;
 }
 
 }  // namespace

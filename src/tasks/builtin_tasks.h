@@ -31,5 +31,8 @@ std::unique_ptr<Task> make_missing_duplicate_string_task();  // chomsky_strings.
 std::unique_ptr<Task> make_stack_manipulation_task();           // chomsky_dcf.cpp
 std::unique_ptr<Task> make_modular_arithmetic_brackets_task();  // chomsky_dcf.cpp
 std::unique_ptr<Task> make_solve_equation_task();               // chomsky_dcf.cpp
+std::unique_ptr<Task> make_binary_addition_task();              // chomsky_binary.cpp
+std::unique_ptr<Task> make_binary_multiplication_task();        // chomsky_binary.cpp
+std::unique_ptr<Task> make_compute_sqrt_task();                 // chomsky_binary.cpp
 
 }  // namespace lengen::tasks

@@ -37,6 +37,9 @@ const std::map<std::string, Factory>& registry() {
       {"stack_manipulation", make_stack_manipulation_task},
       {"modular_arithmetic_brackets", make_modular_arithmetic_brackets_task},
       {"solve_equation", make_solve_equation_task},
+      {"binary_addition", make_binary_addition_task},
+      {"binary_multiplication", make_binary_multiplication_task},
+      {"compute_sqrt", make_compute_sqrt_task},
   };
   return tasks;
 }

@@ -1,0 +1,4 @@
+// binary_multiplication / len_tr40_ts100 (the Chomsky-hierarchy benchmark: docs/tasks.md).
+{
+  data: { task: 'binary_multiplication', split: 'len_tr40_ts100' },
+}
