@@ -72,6 +72,9 @@ TEST_P(DigitFormats, AnswersAndPositionIdsFollowTheFormat) {
       const size_t width = std::max(a.size(), b.size()) + 1;
       EXPECT_EQ(digits_of(tgt, reversed), reference_result(a, b, multiply, width)) << e.source;
       EXPECT_EQ(e.length, int(std::max(a.size(), b.size())));
+      if (split.rfind("grid", 0) == 0) {
+        EXPECT_EQ(e.category, std::to_string(a.size()) + "-by-" + std::to_string(b.size()));
+      }
       if (part == &d.test) {
         EXPECT_GE(e.length, 11);
       }
@@ -117,9 +120,22 @@ INSTANTIATE_TEST_SUITE_P(
     AddAndMul, DigitFormats,
     ::testing::Values(FormatCase{"add", "len_tr10_ts40"}, FormatCase{"add", "len_tr10_ts40_rev"},
                       FormatCase{"add", "len_tr10_ts40_hint"},
-                      FormatCase{"add", "len_tr10_ts40_rev_hint"},
+                      FormatCase{"add", "len_tr10_ts40_rev_hint"}, FormatCase{"add", "grid_tr10_ts40"},
                       FormatCase{"mul", "len_tr10_ts40"}, FormatCase{"mul", "len_tr10_ts40_rev_hint"}),
     [](const auto& info) { return info.param.task + "_" + info.param.split; });
+
+// The 2-D grid: every pair of operand lengths in [1..40]^2 with one above 10 is a test cell.
+TEST(DigitFormats, GridSplitCoversEveryPairOfOperandLengths) {
+  tasks::GenerateOptions o;
+  o.seed = 5, o.train_size = 100, o.test_size = 1500;
+  const tasks::Dataset d = tasks::make_task("add")->generate("grid_tr10_ts40", o);
+  std::set<std::string> cells;
+  for (const auto& e : d.test) cells.insert(e.category);
+  EXPECT_EQ(d.test.size(), 1500u);
+  EXPECT_EQ(cells.size(), 1500u);  // 40 * 40 - 10 * 10
+  EXPECT_TRUE(cells.count("1-by-40") && cells.count("40-by-1") && cells.count("11-by-3"));
+  EXPECT_FALSE(cells.count("10-by-10"));
+}
 
 TEST(DigitFormats, HandExample) {
   // 345 + 67 = 412, padded to 4 digits; reversed: "2 1 4 0".

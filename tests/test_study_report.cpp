@@ -202,5 +202,29 @@ TEST(StudyReport, WritesPageTablesAndNumbers) {
   EXPECT_NE(m.find("not a directory"), std::string::npos) << m;
 }
 
+// Two-operand arithmetic labels its test examples "a-by-b": the report pools each cell over
+// seeds into a grid (CSV, report.json, and a heat map when gnuplot is there).
+TEST(StudyReport, OperandGridOfTwoOperandArithmetic) {
+  testing::TempDir tmp;
+  for (int seed : {0, 1}) {
+    nlohmann::json r = results("add", "grid_tr10_ts40", "fire", seed, 1.0, 0.5);
+    r["test"]["per_category"] = {{"11-by-3", {{"accuracy", 0.25 * (seed + 1)}, {"total", 4}}},
+                                 {"2-by-12", {{"accuracy", 1.0}, {"total", 4}}},
+                                 {"odd", {{"accuracy", 1.0}}}};  // not a grid label: left out
+    tmp.write(fmt::format("runs/add/fire/seed{}/results.json", seed), r.dump());
+  }
+  tmp.write("runs/copy/fire/seed0/results.json", results("copy", "cmc", "fire", 0, 1.0, 0.5).dump());  // no grid
+  const std::string out = tmp.file("runs/report");
+  write_study_report({tmp.file("runs")}, out);
+  const std::string csv = io::read_file(out + "/accuracy_grid.csv");
+  EXPECT_NE(csv.find("add grid_tr10_ts40,fire,11,3,0.375,0.176777,2"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("add grid_tr10_ts40,fire,2,12,1,0,2"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find("copy"), std::string::npos) << csv;
+  const auto numbers = read_json_file(out + "/report.json");
+  EXPECT_EQ(numbers["accuracy_grid"]["add grid_tr10_ts40"]["fire"].size(), 2u);
+  EXPECT_NE(io::read_file(out + "/index.html").find("OOD exact match per operand lengths"), std::string::npos);
+  if (plotting_available()) EXPECT_TRUE(fs::exists(out + "/grid_add_grid_tr10_ts40_fire.png"));
+}
+
 }  // namespace
 }  // namespace lengen::report

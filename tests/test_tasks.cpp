@@ -88,7 +88,7 @@ using lengen::testing::error_of;
 // Upstream's category labels: "a-by-b" (addition), "[n, query]" (LEGO), the length elsewhere.
 bool category_matches(const std::string& task, const Example& e) {
   std::smatch m;
-  if (task == "addition") {
+  if (task == "addition" || (task == "add" && e.category.find("-by-") != std::string::npos)) {
     static const std::regex re(R"((\d+)-by-(\d+))");
     return std::regex_match(e.category, m, re) &&
            std::max(std::stoi(m[1]), std::stoi(m[2])) == e.length;

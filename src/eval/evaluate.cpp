@@ -14,19 +14,31 @@
 
 namespace lengen {
 
+namespace {
+
+nlohmann::json score_json(const LengthScore& s) {
+  return {{"accuracy", s.accuracy()},
+          {"token_accuracy", s.token_accuracy()},
+          {"correct", s.correct},
+          {"total", s.total}};
+}
+
+}  // namespace
+
 nlohmann::json EvalResult::to_json() const {
   nlohmann::json per = nlohmann::json::object();
-  for (const auto& [n, s] : per_length)
-    per[std::to_string(n)] = {{"accuracy", s.accuracy()},
-                              {"token_accuracy", s.token_accuracy()},
-                              {"correct", s.correct},
-                              {"total", s.total}};
+  for (const auto& [n, s] : per_length) per[std::to_string(n)] = score_json(s);
   nlohmann::json j = {{"split", split},
                       {"accuracy", overall.accuracy()},
                       {"token_accuracy", overall.token_accuracy()},
                       {"correct", overall.correct},
                       {"total", overall.total},
                       {"per_length", per}};
+  if (!per_category.empty()) {
+    nlohmann::json cat = nlohmann::json::object();
+    for (const auto& [c, s] : per_category) cat[c] = score_json(s);
+    j["per_category"] = cat;
+  }
   if (has_scratchpad)
     j["scratchpad"] = {{"step_accuracy", scratchpad_step_accuracy},
                        {"part_accuracy", scratchpad_part_accuracy}};
@@ -117,14 +129,16 @@ EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& toke
       fmt::print(stderr, "\r\033[Kevaluating {}: {}/{} examples", o.label, end, n);
   }
   if (tty) fmt::print(stderr, "\r\033[K");
+  bool categories = false;
+  for (const auto& e : examples) categories |= !e.category.empty() && e.category != std::to_string(e.length);
   for (size_t i = 0; i < n; ++i) {
-    auto& s = r.per_length[examples[i].length];
-    s.total++;
-    s.correct += r.correct[i];
-    s.token_sum += r.token_accuracy[i];
-    r.overall.total++;
-    r.overall.correct += r.correct[i];
-    r.overall.token_sum += r.token_accuracy[i];
+    std::vector<LengthScore*> scores = {&r.per_length[examples[i].length], &r.overall};
+    if (categories) scores.push_back(&r.per_category[examples[i].category]);
+    for (LengthScore* s : scores) {
+      s->total++;
+      s->correct += r.correct[i];
+      s->token_sum += r.token_accuracy[i];
+    }
   }
   if (r.has_scratchpad) {
     r.scratchpad_step_accuracy = step_sum / double(n);

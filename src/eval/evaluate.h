@@ -40,6 +40,9 @@ struct EvalResult {
   std::string split;
   LengthScore overall;
   std::map<int, LengthScore> per_length;
+  // By the examples' category label ("3-by-12" for two-operand arithmetic: the 2-D grid);
+  // written only where some label says more than the length.
+  std::map<std::string, LengthScore> per_category;
   bool has_scratchpad = false;
   double scratchpad_step_accuracy = 0, scratchpad_part_accuracy = 0;
   std::vector<std::string> predictions;  // decoded text per example

@@ -41,4 +41,23 @@ std::map<int, double> accuracy_per_length(const nlohmann::json& split) {
   return out;
 }
 
+std::map<std::pair<int, int>, double> accuracy_per_operand_lengths(const nlohmann::json& split) {
+  std::map<std::pair<int, int>, double> out;
+  if (!split.is_object() || !split.contains("per_category") || !split["per_category"].is_object()) return out;
+  auto count = [](const std::string& t) {
+    const bool ok = !t.empty() && t.size() <= 6 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return ok ? std::stoi(t) : -1;
+  };
+  for (auto it = split["per_category"].begin(); it != split["per_category"].end(); ++it) {
+    const std::string& key = it.key();
+    const size_t by = key.find("-by-");
+    if (by == std::string::npos) continue;
+    const int a = count(key.substr(0, by)), b = count(key.substr(by + 4));
+    if (a < 1 || b < 1) continue;
+    if (it.value().is_object() && it.value().contains("accuracy") && it.value()["accuracy"].is_number())
+      out[{a, b}] = it.value()["accuracy"].get<double>();
+  }
+  return out;
+}
+
 }  // namespace lengen::report

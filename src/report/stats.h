@@ -22,5 +22,8 @@ std::string mean_std_cell(const Stats& s);
 // {length: accuracy} of a results.json split section ("validation" or "test": its
 // "per_length" object); empty when the section is missing.
 std::map<int, double> accuracy_per_length(const nlohmann::json& split_section);
+// {(a, b): accuracy} from the section's "per_category" entries labelled "<a>-by-<b>" (the
+// operand digit counts of two-operand arithmetic); empty when there are none.
+std::map<std::pair<int, int>, double> accuracy_per_operand_lengths(const nlohmann::json& split_section);
 
 }  // namespace lengen::report

@@ -51,6 +51,7 @@ RunRecord run_record(const nlohmann::json& r, const std::string& dir) {
   if (r.contains("ood_accuracy") && r["ood_accuracy"].is_number()) rec.has_ood = true, rec.ood = r["ood_accuracy"];
   rec.id_by_length = accuracy_per_length(r.value("validation", nlohmann::json()));
   rec.ood_by_length = accuracy_per_length(r.value("test", nlohmann::json()));
+  rec.ood_by_operands = accuracy_per_operand_lengths(r.value("test", nlohmann::json()));
   for (const char* split : {"validation", "test"})
     if (r.contains(split) && r[split].is_object() && r[split].contains("scratchpad"))
       rec.scratchpad_scores[split] = r[split]["scratchpad"];

@@ -23,6 +23,7 @@ struct RunRecord {
   bool has_id = false, has_ood = false;
   double id = 0, ood = 0;                     // exact match, fractions
   std::map<int, double> id_by_length, ood_by_length;
+  std::map<std::pair<int, int>, double> ood_by_operands;  // the 2-D grid ("a-by-b" categories)
   nlohmann::json scratchpad_scores;           // {"validation": {...}, "test": {...}} when present
 
   // "copy cmc_tr20_ts40", plus " [sp i1_c1_o1_v1_r1]" with a scratchpad.

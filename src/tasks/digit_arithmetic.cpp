@@ -14,7 +14,9 @@
 //   source "3 4 5 + 6 7"  ->  target "0 4 1 2" (plain) / "2 1 4 0" (_rev)
 //   ids     3 2 1 0 2 1             4 3 2 1               1 2 3 4
 // Splits len_tr10_ts40[_rev][_hint]: operand digit counts [1..10]^2 (mul: [1..10] x 1) in
-// training, equal counts 11..40 in test; the length is the larger digit count.
+// training, equal counts 11..40 in test; the length is the larger digit count. add's
+// grid_tr10_ts40 tests every pair of digit counts in [1..40]^2 with one above 10, category
+// "a-by-b", for the 2-D accuracy grid (the Abacus paper's heat map; `lengen report`).
 #include <algorithm>
 
 #include "tasks/builtin_tasks.h"
@@ -25,7 +27,7 @@ namespace lengen::tasks {
 namespace {
 
 constexpr int kHintPool = 64;
-enum Variant { kReversed = 1, kHints = 2 };
+enum Variant { kReversed = 1, kHints = 2, kGrid = 4 };
 
 // A number as digits, most significant first.
 using Digits = std::vector<int>;
@@ -108,6 +110,7 @@ class DigitArithmeticTask final : public LengthSplitTask {
       append_number(compute(a, b, multiply_, width), reversed, offset, hints, tgt, ids);
       Example e = make_example(join(src, " "), join(tgt, " "), req.bin.length, nullptr, req.flags);
       e.position_ids = std::move(ids);
+      if (req.split.variant & kGrid) e.category = fmt::format("{}-by-{}", req.bin.a, req.bin.b);
       out.push_back(std::move(e));
     }
     return out;
@@ -139,6 +142,19 @@ class DigitArithmeticTask final : public LengthSplitTask {
         for (int b = 1; b <= (multiply ? 1 : 10); ++b) d.train_bins.push_back({std::max(a, b), a, b});
       for (int n = 11; n <= 40; ++n) d.test_bins.push_back({n, n, multiply ? 1 : n});
       defs.push_back(std::move(d));
+    }
+    if (!multiply) {  // the Abacus paper's 2-D evaluation: every pair of operand lengths
+      SplitDef g;
+      g.name = "grid_tr10_ts40";
+      g.variant = kGrid;
+      g.description = "a + b, operands of 1..10 digits -> every (a, b) in 1..40 digits with one "
+                      "above 10 (category a-by-b: the accuracy grid)";
+      for (int a = 1; a <= 10; ++a)
+        for (int b = 1; b <= 10; ++b) g.train_bins.push_back({std::max(a, b), a, b});
+      for (int a = 1; a <= 40; ++a)
+        for (int b = 1; b <= 40; ++b)
+          if (std::max(a, b) > 10) g.test_bins.push_back({std::max(a, b), a, b});
+      defs.push_back(std::move(g));
     }
     return defs;
   }
