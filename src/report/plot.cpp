@@ -212,6 +212,7 @@ void write_heatmap(const Heatmap& map, const std::string& path) {
   body +=
       fmt::format("set xrange [-0.5:{}]\nset yrange [{}:-0.5]\n", map.cols - 0.5, map.rows - 0.5);
   body += tick_labels("x", map.col_labels) + tick_labels("y", map.row_labels);
+  if (map.zmin && map.zmax) body += fmt::format("set cbrange [{}:{}]\n", *map.zmin, *map.zmax);
   if (map.col_labels.size() > 8) body += "set xtics rotate by 45 right\n";
   body += "$m << EOD\n";
   for (int r = 0; r < map.rows; ++r) {

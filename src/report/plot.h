@@ -33,6 +33,7 @@ struct Heatmap {
   int rows = 0, cols = 0;
   std::vector<double> values;  // row-major; row 0 is drawn at the top (query 0 of attention)
   std::vector<std::string> row_labels, col_labels;  // optional tick labels (empty = indices)
+  std::optional<double> zmin, zmax;  // colour range (default: the values' range)
   int width = 720, height = 640;
 };
 

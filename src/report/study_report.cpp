@@ -158,6 +158,7 @@ Table operand_grid_section(const std::vector<RunRecord>& runs, const std::vector
       map.title = task + ", " + e + ": OOD exact match";
       map.ylabel = "digits of a", map.xlabel = "digits of b";
       map.rows = rows, map.cols = cols;
+      map.zmin = 0.0, map.zmax = 1.0;
       map.values.assign(size_t(rows) * size_t(cols), NAN);  // cells without test examples: blank
       for (int i = 1; i <= rows; ++i) map.row_labels.push_back(std::to_string(i));
       for (int j = 1; j <= cols; ++j) map.col_labels.push_back(std::to_string(j));
