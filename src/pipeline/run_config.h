@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pipeline/curriculum.h"
 #include "train/train_config.h"
 
 namespace lengen {
@@ -27,6 +28,7 @@ struct DataConfig {
   // the training-time randomness.
   std::string positions = "auto";
   int random_positions = 0, position_offset = 0;
+  CurriculumConfig curriculum;  // a length curriculum (pipeline/curriculum.h), or none
 };
 
 struct EvalConfig {

@@ -123,13 +123,20 @@ void LengthBatcher::build_epoch(int64_t epoch) {
 Batch LengthBatcher::batch(int64_t step) {
   const int64_t epoch = (step - 1) / per_epoch_;
   if (epoch != epoch_) build_epoch(epoch);
-  const auto& indices = batches_[size_t((step - 1) % per_epoch_)];
-  Batch batch = make_training_batch(examples_, indices, pad_id_);
-  if (positions_.uses_task_ids() || positions_.randomizes_training()) {
+  return positioned_training_batch(examples_, batches_[size_t((step - 1) % per_epoch_)],
+                                   positions_, seed_, step, pad_id_);
+}
+
+Batch positioned_training_batch(const std::vector<EncodedExample>& examples,
+                                const std::vector<uint32_t>& indices,
+                                const PositionScheme& positions, uint64_t seed, int64_t step,
+                                int32_t pad_id) {
+  Batch batch = make_training_batch(examples, indices, pad_id);
+  if (positions.uses_task_ids() || positions.randomizes_training()) {
     std::vector<const std::vector<int32_t>*> ids;
-    for (uint32_t i : indices) ids.push_back(&scheme_ids(positions_, examples_[i]));
-    Rng rng(hash_combine(seed_ ^ 0x9051710ull, uint64_t(step)));
-    assign_positions(positions_, ids, &rng, batch);
+    for (uint32_t i : indices) ids.push_back(&scheme_ids(positions, examples[i]));
+    Rng rng(hash_combine(seed ^ 0x9051710ull, uint64_t(step)));
+    assign_positions(positions, ids, &rng, batch);
   }
   return batch;
 }

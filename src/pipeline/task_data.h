@@ -78,5 +78,10 @@ class LengthBatcher {
 Batch make_training_batch(const std::vector<EncodedExample>& examples,
                           const std::vector<uint32_t>& indices,
                           int32_t pad_id = data::Vocabulary::kPad);
+// The same, with the positions of `positions` (their training randomness keyed by the step).
+Batch positioned_training_batch(const std::vector<EncodedExample>& examples,
+                                const std::vector<uint32_t>& indices,
+                                const PositionScheme& positions, uint64_t seed, int64_t step,
+                                int32_t pad_id);
 
 }  // namespace lengen

@@ -12,6 +12,7 @@
 #include "io/dir_lock.h"
 #include "model/checkpoint.h"
 #include "model/model_overrides.h"
+#include "pipeline/curriculum.h"
 #include "pipeline/make_dataset.h"
 #include "pipeline/task_data.h"
 #include "train/trainer.h"
@@ -231,8 +232,17 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   };
   auto valid = probe(data.loaded.data.validation, eval_examples[0].second, config.eval.validation_examples);
   auto ood = probe(data.loaded.data.test, eval_examples[1].second, config.eval.test_examples);
-  auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size,
-                                                 config.train.seed, positions, tokenizer->pad_id());
+  std::function<Batch(int64_t)> next_batch;
+  if (config.data.curriculum.active()) {
+    auto batcher = std::make_shared<CurriculumBatcher>(train_examples, config.train.batch_size,
+                                                       config.train.seed, config.data.curriculum,
+                                                       positions, tokenizer->pad_id());
+    next_batch = [batcher](int64_t step) { return batcher->batch(step); };
+  } else {
+    auto batcher = std::make_shared<LengthBatcher>(train_examples, config.train.batch_size,
+                                                   config.train.seed, positions, tokenizer->pad_id());
+    next_batch = [batcher](int64_t step) { return batcher->batch(step); };
+  }
 
   TrainingRun run;
   run.dir = dir;
@@ -244,7 +254,7 @@ nlohmann::json run_task(const std::string& dir, const RunConfig& config, const T
   nlohmann::json resolved = config.to_json();
   resolved["model"] = model.to_json();
   run.extra_config = {{"data", resolved["data"]}, {"eval", resolved["eval"]}};
-  run.next_batch = [batcher](int64_t step) { return batcher->batch(step); };
+  run.next_batch = next_batch;
   run.write_extra_files = [tokenizer](const std::string& d) { tokenizer->save(d); };
   const tasks::Task* task = data.task.get();
   const EvalConfig eval_cfg = config.eval;
