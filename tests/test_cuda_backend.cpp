@@ -162,7 +162,7 @@ TEST(CudaParity, Linear) {
 TEST(CudaParity, RelativeScoresAndAddRow) {
   REQUIRE_GPU(gpu);
   for (auto shape : {std::tuple{1, 1, 1, 1}, {7, 3, 8, 5}, {65, 4, 16, 66}, {130, 2, 64, 1001}}) {
-    const auto [N, H, dh, C] = shape;
+    const int N = std::get<0>(shape), H = std::get<1>(shape), dh = std::get<2>(shape), C = std::get<3>(shape);
     const int HD = H * dh;
     Twin t(*gpu);
     t.floats("q", size_t(N) * HD, 1), t.floats("R", size_t(C) * HD, 2);

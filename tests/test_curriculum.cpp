@@ -32,7 +32,9 @@ TEST(Curriculum, ConfigKindsAndErrorsNamingTheKey) {
       {R"({"kind": "fixed", "length": 2.5})", "'length'"},
       {R"({"length": 3})", "'kind' missing"},
       {R"("uniform")", "must be an object"}};
-  for (const auto& [text, needle] : bad) {
+  for (const auto& item : bad) {
+    const std::string& text = item.first;
+    const std::string& needle = item.second;
     const std::string e = testing::error_of([&] { parse(text); });
     EXPECT_NE(e.find(needle), std::string::npos) << text << ": " << e;
     EXPECT_NE(e.find("data.curriculum"), std::string::npos) << e;
