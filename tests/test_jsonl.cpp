@@ -181,7 +181,7 @@ TEST(DataCli, MakeShowAndErrors) {
   EXPECT_NE(out.find("len_sngd_tr8_ts16"), std::string::npos) << out;
 
   EXPECT_EQ(run_cli("data make --task nope --out " + tmp.file("x"), out, tmp), 1);
-  EXPECT_NE(out.find("valid tasks: add, addition, copy"), std::string::npos) << out;
+  EXPECT_NE(out.find("valid tasks: add, addition, binary_addition"), std::string::npos) << out;
   EXPECT_EQ(run_cli("data make --task sort --out " + tmp.file("x"), out, tmp), 1);
   EXPECT_NE(out.find("len_sngd_tr8_ts16, len_sngd_tr8_ts16_from1, len_mltd_tr8_ts16"),
             std::string::npos)
