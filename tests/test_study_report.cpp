@@ -202,6 +202,16 @@ TEST(StudyReport, WritesPageTablesAndNumbers) {
   EXPECT_NE(m.find("not a directory"), std::string::npos) << m;
 }
 
+// Runs with randomized positions form an encoding of their own, not more seeds of the plain one.
+TEST(StudyReport, RandomizedPositionsAreTheirOwnEncoding) {
+  nlohmann::json randomized = results("parity_check", "len_tr40_ts100", "rotary", 0, 1.0, 0.9);
+  randomized["data"]["random_positions"] = 1024;
+  EXPECT_EQ(run_record(randomized, "a").encoding, "rotary+random1024");
+  EXPECT_EQ(run_record(results("parity_check", "len_tr40_ts100", "rotary", 0, 1.0, 0.5), "b").encoding, "rotary");
+  randomized["data"]["random_positions"] = 0;
+  EXPECT_EQ(run_record(randomized, "c").encoding, "rotary");
+}
+
 // Two-operand arithmetic labels its test examples "a-by-b": the report pools each cell over
 // seeds into a grid (CSV, report.json, and a heat map when gnuplot is there).
 TEST(StudyReport, OperandGridOfTwoOperandArithmetic) {

@@ -44,6 +44,11 @@ RunRecord run_record(const nlohmann::json& r, const std::string& dir) {
   rec.split = text_field(data, "split", "");
   rec.scratchpad = text_field(data, "scratchpad", "");
   rec.encoding = text_field(r, "encoding", "unknown");
+  // Randomized positions are compared as an encoding of their own (Ruoss et al. 2023), e.g.
+  // "rotary+random1024", not pooled with the plain runs as more seeds.
+  if (const auto rp = data.is_object() ? data.value("random_positions", nlohmann::json()) : nlohmann::json();
+      rp.is_number_integer() && rp.get<int64_t>() > 0)
+    rec.encoding += "+random" + std::to_string(rp.get<int64_t>());
   if (const auto seed = r.value("train_seed", nlohmann::json());
       seed.is_number_unsigned() || (seed.is_number_integer() && seed.get<int64_t>() >= 0))
     rec.seed = seed.get<uint64_t>();
