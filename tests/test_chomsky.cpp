@@ -3,6 +3,7 @@
 // the split protocol, and generated targets that follow the definitions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -90,6 +91,27 @@ TEST(Chomsky, HandMadeExamples) {
       {"compute_sqrt", "1 1 1", "1 0"},
       {"compute_sqrt", "1", "1"},
       {"compute_sqrt", "0 1 0 0", "1 0"},  // 4 -> 2
+      // the repository's extra tasks; upstream docstrings: 000100 -> 001000, 00001 -> 00100,
+      // 010000 -> 010000 (the one-hot p becomes ceil(p / 2))
+      {"divide_by_two", "0 0 0 1 0 0", "0 0 1 0 0 0"},
+      {"divide_by_two", "0 0 0 0 1", "0 0 1 0 0"},
+      {"divide_by_two", "0 1 0 0 0 0", "0 1 0 0 0 0"},
+      {"divide_by_two", "1 0 0", "1 0 0"},
+      {"divide_by_two", "1", "1"},
+      // upstream: 01000 -> 0 (l = m), 0001100 -> 1 (m = r), 011110 -> 2 (l = r),
+      // 000111000 -> 0 (l = m = r)
+      {"equal_repeats", "0 1 0 0 0", "0"},
+      {"equal_repeats", "0 0 0 1 1 0 0", "1"},
+      {"equal_repeats", "0 1 1 1 1 0", "2"},
+      {"equal_repeats", "0 0 0 1 1 1 0 0 0", "0"},
+      {"equal_repeats", "0 1", "0"},
+      {"equal_repeats", "1 0", "1"},
+      {"equal_repeats", "0 0", "2"},  // 0^1 1^0 0^1
+      // upstream: 01102110 -> 0, 2111 -> 1
+      {"missing_palindrome", "0 1 1 0 ? 1 1 0", "0"},
+      {"missing_palindrome", "? 1 1 1", "1"},
+      {"missing_palindrome", "1 0 ? 0 1 0 1", "1"},
+      {"missing_palindrome", "? 0", "0"},
   };
   for (const Case& c : cases)
     EXPECT_EQ(chomsky(c.task).target_of(c.source), c.target) << c.task << ": " << c.source;
@@ -102,7 +124,8 @@ TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
                            "reverse_string", "duplicate_string", "odds_first", "bucket_sort",
                            "missing_duplicate_string", "stack_manipulation",
                            "modular_arithmetic_brackets", "solve_equation", "binary_addition",
-                           "binary_multiplication", "compute_sqrt"}) {
+                           "binary_multiplication", "compute_sqrt", "divide_by_two",
+                           "equal_repeats", "missing_palindrome"}) {
     SCOPED_TRACE(name);
     const ChomskyTask& t = chomsky(name);
     EXPECT_EQ(t.default_split(), "len_tr40_ts500");
@@ -120,7 +143,9 @@ TEST(Chomsky, GeneratedExamplesFollowTheDefinitionsAndTheProtocol) {
     // solve_equation: x, =, the value; the binary operations: a, the operator, b
     const std::string task = name;
     const int shortest =
-        task == "solve_equation" || task == "binary_addition" || task == "binary_multiplication" ? 3 : 1;
+        task == "solve_equation" || task == "binary_addition" || task == "binary_multiplication" ? 3
+        : task == "equal_repeats" || task == "missing_palindrome"                                ? 2
+                                                                                                 : 1;
     EXPECT_EQ(*train_lengths.begin(), shortest);
     EXPECT_EQ(*train_lengths.rbegin(), 40);
     EXPECT_EQ(int(train_lengths.size()), 41 - shortest);
@@ -158,6 +183,41 @@ TEST(Chomsky, UnknownSymbolsAndMalformedInputsAreErrors) {
     EXPECT_NE(testing::error_of([&] { chomsky("solve_equation").target_of(bad); }), "") << bad;
   for (const char* bad : {"1 0 1", "1 + 1 + 1"})
     EXPECT_NE(testing::error_of([&] { chomsky("binary_addition").target_of(bad); }), "") << bad;
+  for (const char* bad : {"0 0", "1 1", ""})  // not one-hot
+    EXPECT_NE(testing::error_of([&] { chomsky("divide_by_two").target_of(bad); }), "") << bad;
+  for (const char* bad : {"1 0 1", "0 1 1 0 0 0 0"})  // not 0^l 1^m 0^r; no two runs equal
+    EXPECT_NE(testing::error_of([&] { chomsky("equal_repeats").target_of(bad); }), "") << bad;
+  for (const char* bad : {"1 ? 1", "0 1 1 0", "? ?"})  // the middle; no '?'; two
+    EXPECT_NE(testing::error_of([&] { chomsky("missing_palindrome").target_of(bad); }), "") << bad;
+}
+
+// The generators: each equal_repeats case a third, palindromes around the '?', and the hidden
+// position uniform over the answerable places.
+TEST(Chomsky, ExtraTasksSampleAsUpstream) {
+  GenerateOptions o;
+  o.seed = 9, o.train_size = 3000, o.test_size = 460;
+  std::map<std::string, int> classes;
+  for (const Example& e : chomsky("equal_repeats").generate("len_tr40_ts500", o).train)
+    ++classes[e.target];
+  for (const char* c : {"0", "1", "2"}) EXPECT_NEAR(classes[c], 1000, 120) << c;
+  int hidden_first_half = 0, odd = 0;
+  for (const Example& e : chomsky("missing_palindrome").generate("len_tr40_ts500", o).train) {
+    auto w = data::split_words(e.source);
+    const size_t q = size_t(std::find(w.begin(), w.end(), "?") - w.begin());
+    ASSERT_LT(q, w.size());
+    w[q] = e.target;
+    ASSERT_TRUE(std::equal(w.begin(), w.end(), w.rbegin())) << e.source;
+    hidden_first_half += q < w.size() / 2;
+    odd += w.size() % 2;
+  }
+  EXPECT_GT(odd, 1000);
+  EXPECT_NEAR(hidden_first_half, 1500, 150);
+  // divide_by_two's per-token accuracy scores the answer's 1 and the symbol before it
+  const Example gold = chomsky("divide_by_two").generate("len_tr40_ts500", o).test.back();
+  const auto scored = chomsky("divide_by_two").scored_target_positions(gold);
+  ASSERT_EQ(scored.size(), 2u);
+  EXPECT_EQ(data::split_words(gold.target)[scored[1]], "1");
+  EXPECT_EQ(scored[0] + 1, scored[1]);
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ TEST(PipelineConfig, PresetsLayerAndOverride) {
       EXPECT_EQ(resolve_split({t.data.task, t.data.split, "", 0, 0, 0}), t.data.split) << name;
       ++tasks;
     }
-  EXPECT_EQ(tasks, 50);  // the paper suite (20) and 15 Chomsky tasks x 2 splits
+  EXPECT_EQ(tasks, 56);  // the paper suite (20) and 15 + 3 Chomsky tasks x 2 splits
   const RunConfig paper = RunConfig::from_json(load_run_config_json("models/paper,tasks/sum_len_tr8_ts16", {}), "p");
   EXPECT_EQ(paper.model["d_model"], 768);
   EXPECT_FLOAT_EQ(paper.train.optim.lr, 3e-5f);

@@ -118,8 +118,9 @@ TEST(Registry, KnowsAllTasksAndRejectsUnknownNames) {
   const auto msg = error_of([] { make_task("additon"); });
   EXPECT_NE(msg.find("'additon'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("add, addition, binary_addition, binary_multiplication, bucket_sort, "
-                     "compute_sqrt, copy, cycle_navigation, duplicate_string, "
-                     "even_pairs, lego, missing_duplicate_string, modular_arithmetic, "
+                     "compute_sqrt, copy, cycle_navigation, divide_by_two, duplicate_string, "
+                     "equal_repeats, even_pairs, lego, missing_duplicate_string, "
+                     "missing_palindrome, modular_arithmetic, "
                      "modular_arithmetic_brackets, mul, odds_first, parity, parity_check, pcfg, "
                      "poly, reverse, reverse_string, scan, solve_equation, sort, "
                      "stack_manipulation, sum"),

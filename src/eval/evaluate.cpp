@@ -45,13 +45,21 @@ nlohmann::json EvalResult::to_json() const {
   return j;
 }
 
-double token_accuracy(const std::string& gold_target, const std::string& prediction) {
+double token_accuracy(const std::string& gold_target, const std::string& prediction,
+                      const std::vector<size_t>& positions) {
   const auto gold = data::split_words(gold_target);
   const auto got = data::split_words(tasks::final_output(prediction));
   if (gold.empty()) return got.empty() ? 1.0 : 0.0;
-  size_t same = 0;
-  for (size_t i = 0; i < gold.size() && i < got.size(); ++i) same += gold[i] == got[i];
-  return double(same) / double(gold.size());
+  const auto same_at = [&](size_t i) { return i < got.size() && gold[i] == got[i]; };
+  size_t same = 0, scored = 0;
+  if (positions.empty()) {
+    for (size_t i = 0; i < gold.size(); ++i) same += same_at(i);
+    scored = gold.size();
+  } else {
+    for (size_t i : positions)
+      if (i < gold.size()) same += same_at(i), ++scored;
+  }
+  return scored ? double(same) / double(scored) : 1.0;
 }
 
 std::vector<size_t> cap_per_length(const std::vector<tasks::Example>& examples, int per_length) {
@@ -116,7 +124,8 @@ EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& toke
                                  data::normalize_text(gold.target);
       r.predictions[idx] = text;
       r.correct[idx] = ok;
-      r.token_accuracy[idx] = token_accuracy(gold.target, text);
+      r.token_accuracy[idx] = token_accuracy(
+          gold.target, text, task ? task->scored_target_positions(gold) : std::vector<size_t>{});
       if (gold.scratchpad) {
         r.has_scratchpad = true;
         const auto s = task ? task->score_scratchpad(gold, text)

@@ -33,8 +33,10 @@ struct LengthScore {
 // Per-token accuracy of one prediction (the Chomsky-hierarchy papers' metric): the fraction of
 // the gold answer's words that the prediction's final output (tasks::final_output) has at the
 // same place; missing words count as wrong, extra words are not counted. An empty gold answer
-// scores 1 when the output is empty too, else 0.
-double token_accuracy(const std::string& gold_target, const std::string& prediction);
+// scores 1 when the output is empty too, else 0. Non-empty `positions` (word indices of the gold
+// answer, Task::scored_target_positions) restrict the count to those words.
+double token_accuracy(const std::string& gold_target, const std::string& prediction,
+                      const std::vector<size_t>& positions = {});
 
 struct EvalResult {
   std::string split;

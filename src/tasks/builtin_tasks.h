@@ -34,5 +34,8 @@ std::unique_ptr<Task> make_solve_equation_task();               // chomsky_dcf.c
 std::unique_ptr<Task> make_binary_addition_task();              // chomsky_binary.cpp
 std::unique_ptr<Task> make_binary_multiplication_task();        // chomsky_binary.cpp
 std::unique_ptr<Task> make_compute_sqrt_task();                 // chomsky_binary.cpp
+std::unique_ptr<Task> make_divide_by_two_task();                // chomsky_ndcf.cpp
+std::unique_ptr<Task> make_equal_repeats_task();                // chomsky_ndcf.cpp
+std::unique_ptr<Task> make_missing_palindrome_task();           // chomsky_ndcf.cpp
 
 }  // namespace lengen::tasks

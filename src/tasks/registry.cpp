@@ -40,6 +40,9 @@ const std::map<std::string, Factory>& registry() {
       {"binary_addition", make_binary_addition_task},
       {"binary_multiplication", make_binary_multiplication_task},
       {"compute_sqrt", make_compute_sqrt_task},
+      {"divide_by_two", make_divide_by_two_task},
+      {"equal_repeats", make_equal_repeats_task},
+      {"missing_palindrome", make_missing_palindrome_task},
   };
   return tasks;
 }

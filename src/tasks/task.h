@@ -79,6 +79,9 @@ class Task {
   // built at generation time, so that a symbol that happens to be absent from a small sample
   // is still known at evaluation.
   virtual std::vector<std::string> alphabet(const std::string& split) const { return {}; }
+  // The word positions of the target that per-token accuracy scores; empty = all of them. A
+  // task whose answer is mostly one symbol names the positions that carry it.
+  virtual std::vector<size_t> scored_target_positions(const Example& gold) const { return {}; }
 };
 
 // Registry: every task by name; unknown names throw lengen::Error listing the valid ones.

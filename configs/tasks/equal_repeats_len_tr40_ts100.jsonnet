@@ -1,0 +1,4 @@
+// equal_repeats / len_tr40_ts100 (the Chomsky-hierarchy repository's extra tasks: docs/tasks.md).
+{
+  data: { task: 'equal_repeats', split: 'len_tr40_ts100' },
+}
