@@ -12,8 +12,12 @@
 namespace lengen::kernels {
 
 // ---- matrix products (CBLAS) ----
-// out[N,O] = inp[N,I] W[O,I]^T            (PyTorch nn.Linear layout, no bias)
+// out[N,O] = inp[N,I] W[O,I]^T            (PyTorch nn.Linear layout, no bias); N <= kFewRows
+// takes linear_forward_few_rows
 void linear_forward(float* out, const float* inp, const float* W, int N, int I, int O);
+// The same reading each weight once (linear_few_rows.cpp): decoding's one token per sequence
+constexpr int kFewRows = 8;
+void linear_forward_few_rows(float* out, const float* inp, const float* W, int N, int I, int O);
 // dinp[N,I] (=, or += if accumulate) dout W; dW[O,I] += dout^T inp
 void linear_backward(float* dinp, float* dW, const float* dout, const float* inp, const float* W,
                      int N, int I, int O, bool accumulate_dinp);

@@ -6,6 +6,7 @@
 namespace lengen::kernels {
 
 void linear_forward(float* out, const float* inp, const float* W, int N, int I, int O) {
+  if (N <= kFewRows) return linear_forward_few_rows(out, inp, W, N, I, O);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, inp, I, W, I, 0.0f, out, O);
 }
 
