@@ -41,6 +41,22 @@ void BM_LinearBackward(benchmark::State& s) {
   s.SetItemsProcessed(s.iterations() * 4 * int64_t(N) * D * F);
 }
 
+// Decoding's few rows at the paper shape's FFN (768 x 3072), weights of 24 such layers so they
+// come from memory: the few-row kernel (range(1) = 1) against sgemm (0), rows = range(0).
+// Bytes = the weights read.
+void BM_LinearFewRows(benchmark::State& s) {
+  const int rows = int(s.range(0)), I = 768, O = 3072, layers = 24;
+  const auto x = random_vector(size_t(rows) * I, 1), w = random_vector(size_t(layers) * O * I, 2);
+  std::vector<float> y(size_t(rows) * O);
+  for (auto _ : s)
+    for (int l = 0; l < layers; ++l) {
+      const float* wl = w.data() + size_t(l) * O * I;
+      if (s.range(1)) k::linear_forward_few_rows(y.data(), x.data(), wl, rows, I, O);
+      else k::linear_forward_sgemm(y.data(), x.data(), wl, rows, I, O);
+    }
+  s.SetBytesProcessed(s.iterations() * int64_t(layers) * O * I * 4);
+}
+
 void BM_RmsNorm(benchmark::State& s) {
   const auto x = random_vector(size_t(N) * D, 1), w = random_vector(D, 2), dy = random_vector(size_t(N) * D, 3);
   std::vector<float> y(size_t(N) * D), rstd(N), dx(size_t(N) * D), dw(D);
@@ -117,6 +133,7 @@ void BM_Attention(benchmark::State& s, const char* pe_name) {
 
 BENCHMARK(BM_LinearForward)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LinearBackward)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LinearFewRows)->ArgsProduct({{1, 8}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RmsNorm)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_SoftmaxCrossEntropy)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_AdamW)->Unit(benchmark::kMillisecond)->UseRealTime();

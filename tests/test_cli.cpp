@@ -252,4 +252,15 @@ TEST(Cli, BenchReportsThroughputFlopsAndMemoryAsJson) {
   EXPECT_DOUBLE_EQ(g[2]["gflops"].get<double>(),
                    std::max(g[0]["gflops"].get<double>(), g[1]["gflops"].get<double>()));
   EXPECT_NE(run("bench decode --preset tiny --new-tokens 0").code, 0);
+  EXPECT_EQ(t[0]["precision"], "fp32");
+  const Result bad = run("--precision fp16 bench gemm --sizes 16");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("unknown precision 'fp16'; valid: fp32, bf16"), std::string::npos) << bad.out;
+  // bf16 runs where oneDNN and AVX512-BF16 are, and says which is missing elsewhere
+  const Result bf16 = run("--precision bf16 bench train --preset tiny --batch 2 --seq 8 --pe nope "
+                          "--reps 1 --warmup 0 --threads 1 --json");
+  if (bf16.code == 0)
+    EXPECT_EQ(json_lines(bf16.out)[0]["precision"], "bf16");
+  else
+    EXPECT_NE(bf16.out.find("--precision bf16: this"), std::string::npos) << bf16.out;
 }

@@ -56,10 +56,32 @@ Backend& backend_named(const std::string& name) {
 
 namespace {
 Backend* default_backend_ = nullptr;
+MatmulPrecision default_precision_ = MatmulPrecision::fp32;
+}  // namespace
+
+MatmulPrecision parse_matmul_precision(const std::string& name) {
+  if (name == "fp32") return MatmulPrecision::fp32;
+  if (name == "bf16") return MatmulPrecision::bf16;
+  fail("unknown precision '{}'; valid: fp32, bf16", name);
 }
+
+const char* matmul_precision_name(MatmulPrecision p) {
+  return p == MatmulPrecision::bf16 ? "bf16" : "fp32";
+}
+
+MatmulPrecision default_matmul_precision() { return default_precision_; }
 
 Backend& default_backend() { return default_backend_ ? *default_backend_ : cpu_backend(); }
 
-void set_default_backend(const std::string& name) { default_backend_ = &backend_named(name); }
+void set_default_backend(const std::string& name) {
+  default_backend_ = &backend_named(name);
+  if (default_precision_ != MatmulPrecision::fp32)
+    default_backend_->set_matmul_precision(default_precision_);
+}
+
+void set_default_matmul_precision(MatmulPrecision p) {
+  default_backend().set_matmul_precision(p);
+  default_precision_ = p;
+}
 
 }  // namespace lengen

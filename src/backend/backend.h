@@ -13,9 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "util/error.h"
+
 namespace lengen {
 
 class Backend;
+
+enum class MatmulPrecision { fp32, bf16 };
+// "fp32" or "bf16"; anything else is an error naming both.
+MatmulPrecision parse_matmul_precision(const std::string& name);
+const char* matmul_precision_name(MatmulPrecision p);
 
 // A block of device memory of one backend (zeroed at allocation, freed on destruction).
 class Buffer {
@@ -112,6 +119,13 @@ class Backend {
   virtual void synchronize() = 0;
 
   // ---- matrix products ----
+  // The linear layers' precision: fp32 (the default), or bf16: inputs rounded to bf16, fp32
+  // accumulation and outputs (weights, gradients, optimizer state, norms and softmax stay
+  // fp32). Throws lengen::Error naming why where the backend or the machine has no bf16.
+  virtual void set_matmul_precision(MatmulPrecision p) {
+    if (p != MatmulPrecision::fp32)
+      fail("--precision bf16: the {} backend computes in fp32 only", name());
+  }
   // out[N,O] = inp[N,I] W[O,I]^T (nn.Linear layout, no bias)
   virtual void linear_forward(float* out, const float* inp, const float* W, int N, int I,
                               int O) = 0;
@@ -220,6 +234,10 @@ Backend& backend_named(const std::string& name);
 std::vector<std::string> backend_names();
 Backend& default_backend();
 void set_default_backend(const std::string& name);
+// The CLI's --precision: the linear layers' precision on the default backend (set again on
+// the backend a later --device names).
+void set_default_matmul_precision(MatmulPrecision p);
+MatmulPrecision default_matmul_precision();
 
 // Host <-> device copies of typed vectors.
 template <typename T>

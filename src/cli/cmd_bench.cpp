@@ -110,6 +110,7 @@ void bench_train(const BenchOptions& o, const std::string& pe, double& nope_rate
   const double mem_ratio = double(peak - rss0) / double(need.total());
   if (pe == "nope") nope_rate = rate;
   const nlohmann::json r = {{"bench", "train"}, {"device", model.backend().name()},
+                            {"precision", matmul_precision_name(default_matmul_precision())},
                             {"preset", o.preset}, {"pe", pe},
                             {"batch", o.batch}, {"seq", o.seq}, {"tokens_per_s", rate},
                             {"step_ms", sec * 1e3}, {"gflops", gflops},
@@ -146,6 +147,7 @@ void bench_decode(const BenchOptions& o, const std::string& pe, double& nope_rat
   const double gflops = decode_flops(c, o.batch, o.prompt, o.new_tokens) / sec / 1e9;
   if (pe == "nope") nope_rate = rate;
   const nlohmann::json r = {{"bench", "decode"}, {"device", model.backend().name()},
+                            {"precision", matmul_precision_name(default_matmul_precision())},
                             {"preset", o.preset}, {"pe", pe},
                             {"batch", o.batch}, {"prompt", o.prompt},
                             {"new_tokens", o.new_tokens}, {"tokens_per_s", rate},

@@ -24,6 +24,15 @@ int main(int argc, char** argv) {
          "Compute device (" + fmt::format("{}", fmt::join(lengen::backend_names(), ", ")) +
              "; default cpu)")
       ->trigger_on_parse();
+  // The linear layers' precision (backend/backend.h): bf16 on CPUs with AVX512-BF16.
+  app.add_option_function<std::string>(
+         "--precision",
+         [](const std::string& name) {
+           lengen::set_default_matmul_precision(lengen::parse_matmul_precision(name));
+         },
+         "Linear layers: fp32 (default) or bf16 (bf16 inputs, fp32 accumulation; CPUs with "
+         "AVX512-BF16)")
+      ->trigger_on_parse();
   app.fallthrough();
   lengen::cli::register_model_commands(app);
   lengen::cli::register_train_commands(app);

@@ -29,11 +29,23 @@ class CpuBackend final : public Backend {
   void zero(void* dst, size_t bytes) override { std::memset(dst, 0, bytes); }
   void synchronize() override {}
 
+  void set_matmul_precision(MatmulPrecision p) override {
+    if (p == MatmulPrecision::bf16)
+      if (const std::string why = k::bf16_unavailable_reason(); !why.empty())
+        fail("--precision bf16: {}", why);
+    precision_ = p;
+  }
+  // Decoding's few rows stay fp32 in either precision: that path is memory-bound, and a bf16
+  // copy of the weights per call would read them twice.
   void linear_forward(float* out, const float* inp, const float* W, int N, int I, int O) override {
+    if (precision_ == MatmulPrecision::bf16 && N > k::kFewRows)
+      return k::linear_forward_bf16(out, inp, W, N, I, O);
     k::linear_forward(out, inp, W, N, I, O);
   }
   void linear_backward(float* dinp, float* dW, const float* dout, const float* inp, const float* W,
                        int N, int I, int O, bool accumulate_dinp) override {
+    if (precision_ == MatmulPrecision::bf16)
+      return k::linear_backward_bf16(dinp, dW, dout, inp, W, N, I, O, accumulate_dinp);
     k::linear_backward(dinp, dW, dout, inp, W, N, I, O, accumulate_dinp);
   }
   void embedding_forward(float* out, const int32_t* tokens, const float* table, int N,
@@ -153,6 +165,9 @@ class CpuBackend final : public Backend {
   }
   double sum_squares(const float* x, size_t n) override { return k::sum_squares(x, n); }
   void scale(float* x, size_t n, float s) override { k::scale_inplace(x, n, s); }
+
+ private:
+  MatmulPrecision precision_ = MatmulPrecision::fp32;
 };
 
 }  // namespace

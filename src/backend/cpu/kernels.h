@@ -6,6 +6,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "backend/backend.h"
 
@@ -18,9 +19,20 @@ void linear_forward(float* out, const float* inp, const float* W, int N, int I, 
 // The same reading each weight once (linear_few_rows.cpp): decoding's one token per sequence
 constexpr int kFewRows = 8;
 void linear_forward_few_rows(float* out, const float* inp, const float* W, int N, int I, int O);
+void linear_forward_sgemm(float* out, const float* inp, const float* W, int N, int I, int O);
 // dinp[N,I] (=, or += if accumulate) dout W; dW[O,I] += dout^T inp
 void linear_backward(float* dinp, float* dW, const float* dout, const float* inp, const float* W,
                      int N, int I, int O, bool accumulate_dinp);
+
+// The same with both inputs rounded to bf16 and fp32 accumulation (linear_bf16.cpp, oneDNN;
+// `--precision bf16`). bf16_unavailable_reason() is "" where this build and CPU can.
+void linear_forward_bf16(float* out, const float* inp, const float* W, int N, int I, int O);
+void linear_backward_bf16(float* dinp, float* dW, const float* dout, const float* inp,
+                          const float* W, int N, int I, int O, bool accumulate_dinp);
+std::string bf16_unavailable_reason();
+std::string bf16_unavailable_reason(bool built_with_onednn, bool cpu_has_avx512_bf16);
+uint16_t to_bf16(float f);  // round to nearest even; NaN stays NaN
+float from_bf16(uint16_t b);
 
 // ---- embeddings ----
 // out[N,C] = table[tokens[n]]

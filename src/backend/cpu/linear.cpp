@@ -7,6 +7,10 @@ namespace lengen::kernels {
 
 void linear_forward(float* out, const float* inp, const float* W, int N, int I, int O) {
   if (N <= kFewRows) return linear_forward_few_rows(out, inp, W, N, I, O);
+  linear_forward_sgemm(out, inp, W, N, I, O);
+}
+
+void linear_forward_sgemm(float* out, const float* inp, const float* W, int N, int I, int O) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, I, 1.0f, inp, I, W, I, 0.0f, out, O);
 }
 

@@ -1,0 +1,134 @@
+// bf16 matrix products (`--precision bf16`, backend/cpu/linear_bf16.cpp): the rounding, the
+// products against double-precision products of the rounded inputs, and training in bf16
+// against fp32. The products need oneDNN and AVX512-BF16; where either is missing those tests
+// skip and say which (the reasons themselves are tested everywhere).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/kernels.h"
+#include "file_test_support.h"
+#include "model_fixtures.h"
+#include "test_support.h"
+#include "train/optimizer.h"
+
+namespace lengen {
+namespace {
+
+namespace k = kernels;
+
+TEST(Bf16, RoundsToNearestEven) {
+  EXPECT_EQ(k::to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(k::to_bf16(1.0f + 0x1p-8f), 0x3F80);      // halfway: to the even 1.0
+  EXPECT_EQ(k::to_bf16(1.0f + 3 * 0x1p-8f), 0x3F82);  // halfway: to the even neighbour above
+  EXPECT_EQ(k::to_bf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3F81);  // above halfway: up
+  EXPECT_EQ(k::to_bf16(-2.5f), 0xC020);
+  EXPECT_EQ(k::from_bf16(k::to_bf16(0.1f)), 0.10009765625f);
+  EXPECT_TRUE(std::isinf(k::from_bf16(k::to_bf16(std::numeric_limits<float>::infinity()))));
+  EXPECT_TRUE(std::isnan(k::from_bf16(k::to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  // a NaN whose payload sits only in the low bits must not round to infinity
+  EXPECT_TRUE(std::isnan(k::from_bf16(k::to_bf16(std::bit_cast<float>(0x7F800001u)))));
+}
+
+TEST(Bf16, SaysWhyItIsUnavailable) {
+  EXPECT_EQ(k::bf16_unavailable_reason(true, true), "");
+  EXPECT_NE(k::bf16_unavailable_reason(false, true).find("oneDNN"), std::string::npos);
+  EXPECT_NE(k::bf16_unavailable_reason(true, false).find("AVX512-BF16"), std::string::npos);
+  EXPECT_NE(testing::error_of([] { parse_matmul_precision("fp16"); }).find("fp32, bf16"),
+            std::string::npos);
+}
+
+#define SKIP_WITHOUT_BF16()                                                      \
+  if (const std::string why = k::bf16_unavailable_reason(); !why.empty()) \
+  GTEST_SKIP() << why
+
+// out = bf16(x) bf16(W)^T, accumulated in fp32: against the same product in double, the
+// difference is fp32 accumulation over K terms (bound K * 2^-24 * sum |x w|; 2e-5 covers
+// K = 70 with room), far below bf16's own rounding (2^-9 per input).
+TEST(Bf16, LinearIsTheProductOfRoundedInputs) {
+  SKIP_WITHOUT_BF16();
+  const int N = 37, I = 70, O = 45;
+  const auto x = testing::random_vector(size_t(N) * I, 1), W = testing::random_vector(size_t(O) * I, 2);
+  const auto dout = testing::random_vector(size_t(N) * O, 3);
+  const auto r = [](float v) { return double(k::from_bf16(k::to_bf16(v))); };
+  std::vector<float> out(size_t(N) * O), dx(size_t(N) * I, 0.5f), dW(size_t(O) * I, 0.25f);
+  k::linear_forward_bf16(out.data(), x.data(), W.data(), N, I, O);
+  k::linear_backward_bf16(dx.data(), dW.data(), dout.data(), x.data(), W.data(), N, I, O, true);
+  for (int n = 0; n < N; ++n)
+    for (int o = 0; o < O; ++o) {
+      double want = 0, mag = 0;
+      for (int i = 0; i < I; ++i) {
+        const double p = r(x[size_t(n) * I + i]) * r(W[size_t(o) * I + i]);
+        want += p, mag += std::fabs(p);
+      }
+      ASSERT_NEAR(out[size_t(n) * O + o], want, 2e-5 * mag) << n << "," << o;
+    }
+  for (int n = 0; n < N; ++n)  // dx = 0.5 + dout W (accumulated)
+    for (int i = 0; i < I; ++i) {
+      double want = 0.5, mag = 0;
+      for (int o = 0; o < O; ++o) {
+        const double p = r(dout[size_t(n) * O + o]) * r(W[size_t(o) * I + i]);
+        want += p, mag += std::fabs(p);
+      }
+      ASSERT_NEAR(dx[size_t(n) * I + i], want, 2e-5 * mag + 1e-6) << n << "," << i;
+    }
+  for (int o = 0; o < O; ++o)  // dW = 0.25 + dout^T x
+    for (int i = 0; i < I; ++i) {
+      double want = 0.25, mag = 0;
+      for (int n = 0; n < N; ++n) {
+        const double p = r(dout[size_t(n) * O + o]) * r(x[size_t(n) * I + i]);
+        want += p, mag += std::fabs(p);
+      }
+      ASSERT_NEAR(dW[size_t(o) * I + i], want, 2e-5 * mag + 1e-6) << o << "," << i;
+    }
+  // without accumulation dinp is overwritten
+  std::vector<float> dx2(size_t(N) * I, 99.0f), dW2(size_t(O) * I, 0.25f);
+  k::linear_backward_bf16(dx2.data(), dW2.data(), dout.data(), x.data(), W.data(), N, I, O, false);
+  for (size_t j = 0; j < dx2.size(); ++j) ASSERT_NEAR(dx2[j], dx[j] - 0.5f, 1e-5f);
+  EXPECT_EQ(dW2, dW);  // the same products, bit for bit
+}
+
+struct Bf16Backend {
+  Bf16Backend() { cpu_backend().set_matmul_precision(MatmulPrecision::bf16); }
+  ~Bf16Backend() { cpu_backend().set_matmul_precision(MatmulPrecision::fp32); }
+};
+
+// The tiny model of Training.TinyModelOverfitsAFixedBatch: in bf16 its initial loss is within
+// bf16's rounding of fp32's (inputs rounded by 2^-9 relative: logits move by ~1e-3 of their
+// size), it still memorises the batch, and two bf16 runs are bit-identical.
+TEST(Bf16, TrainingFollowsFp32AndIsDeterministic) {
+  SKIP_WITHOUT_BF16();
+  const ModelConfig c = testing::small_config({"t5", "rotary"});
+  const Batch batch = testing::sample_batch(c.vocab_size, 42);
+  const auto run = [&](bool bf16, double* initial) {
+    std::optional<Bf16Backend> precision;
+    if (bf16) precision.emplace();
+    Transformer model(c);
+    model.init_weights(0);
+    OptimizerConfig oc;
+    oc.lr = 1e-2f;
+    AdamW opt(model, oc);
+    *initial = testing::loss_of(model, batch);
+    Workspace ws(model);
+    for (int s = 0; s < 150; ++s) {
+      model.zero_grads();
+      forward_backward(model, batch, ws, 0);
+      opt.step(model, oc.lr);
+    }
+    return std::make_pair(testing::loss_of(model, batch), model.params_to_host());
+  };
+  double init32 = 0, init16 = 0, init16b = 0;
+  const auto [loss32, params32] = run(false, &init32);
+  const auto [loss16, params16] = run(true, &init16);
+  const auto [loss16b, params16b] = run(true, &init16b);
+  EXPECT_NEAR(init16, init32, 1e-2 * init32);
+  EXPECT_NE(init16, init32);  // the products did change precision
+  EXPECT_LT(loss16, 0.05) << "fp32 reached " << loss32;
+  EXPECT_EQ(params16, params16b);
+  EXPECT_EQ(loss16, loss16b);
+}
+
+}  // namespace
+}  // namespace lengen
