@@ -56,33 +56,25 @@ TEST(Bf16, LinearIsTheProductOfRoundedInputs) {
   std::vector<float> out(size_t(N) * O), dx(size_t(N) * I, 0.5f), dW(size_t(O) * I, 0.25f);
   k::linear_forward_bf16(out.data(), x.data(), W.data(), N, I, O);
   k::linear_backward_bf16(dx.data(), dW.data(), dout.data(), x.data(), W.data(), N, I, O, true);
-  for (int n = 0; n < N; ++n)
-    for (int o = 0; o < O; ++o) {
-      double want = 0, mag = 0;
-      for (int i = 0; i < I; ++i) {
-        const double p = r(x[size_t(n) * I + i]) * r(W[size_t(o) * I + i]);
-        want += p, mag += std::fabs(p);
+  // got[r, c] = base + sum_j a(r, j) b(j, c), the inputs bf16-rounded, within fp32 accumulation
+  const auto expect_product = [&](const std::vector<float>& got, int rows, int cols, int inner,
+                                  double base, auto a, auto b, const char* what) {
+    for (int rr = 0; rr < rows; ++rr)
+      for (int c = 0; c < cols; ++c) {
+        double want = base, mag = 0;
+        for (int j = 0; j < inner; ++j) {
+          const double p = r(a(rr, j)) * r(b(j, c));
+          want += p, mag += std::fabs(p);
+        }
+        ASSERT_NEAR(got[size_t(rr) * cols + c], want, 2e-5 * mag + 1e-6) << what << " " << rr << "," << c;
       }
-      ASSERT_NEAR(out[size_t(n) * O + o], want, 2e-5 * mag) << n << "," << o;
-    }
-  for (int n = 0; n < N; ++n)  // dx = 0.5 + dout W (accumulated)
-    for (int i = 0; i < I; ++i) {
-      double want = 0.5, mag = 0;
-      for (int o = 0; o < O; ++o) {
-        const double p = r(dout[size_t(n) * O + o]) * r(W[size_t(o) * I + i]);
-        want += p, mag += std::fabs(p);
-      }
-      ASSERT_NEAR(dx[size_t(n) * I + i], want, 2e-5 * mag + 1e-6) << n << "," << i;
-    }
-  for (int o = 0; o < O; ++o)  // dW = 0.25 + dout^T x
-    for (int i = 0; i < I; ++i) {
-      double want = 0.25, mag = 0;
-      for (int n = 0; n < N; ++n) {
-        const double p = r(dout[size_t(n) * O + o]) * r(x[size_t(n) * I + i]);
-        want += p, mag += std::fabs(p);
-      }
-      ASSERT_NEAR(dW[size_t(o) * I + i], want, 2e-5 * mag + 1e-6) << o << "," << i;
-    }
+  };
+  expect_product(out, N, O, I, 0.0, [&](int n, int i) { return x[size_t(n) * I + i]; },
+                 [&](int i, int o) { return W[size_t(o) * I + i]; }, "out = x W^T");
+  expect_product(dx, N, I, O, 0.5, [&](int n, int o) { return dout[size_t(n) * O + o]; },
+                 [&](int o, int i) { return W[size_t(o) * I + i]; }, "dx = 0.5 + dout W");
+  expect_product(dW, O, I, N, 0.25, [&](int o, int n) { return dout[size_t(n) * O + o]; },
+                 [&](int n, int i) { return x[size_t(n) * I + i]; }, "dW = 0.25 + dout^T x");
   // without accumulation dinp is overwritten
   std::vector<float> dx2(size_t(N) * I, 99.0f), dW2(size_t(O) * I, 0.25f);
   k::linear_backward_bf16(dx2.data(), dW2.data(), dout.data(), x.data(), W.data(), N, I, O, false);
