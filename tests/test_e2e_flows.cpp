@@ -294,6 +294,8 @@ INSTANTIATE_TEST_SUITE_P(
                       EncodingCase{"abs_learned", "abs_learned", kCopy}, EncodingCase{"t5_bias", "t5_bias", kCopy},
                       EncodingCase{"alibi", "alibi", kCopy}, EncodingCase{"alibi_learned", "alibi_learned", kCopy},
                       EncodingCase{"rotary", "rotary", kCopy}, EncodingCase{"fire", "fire", kCopy},
+                      EncodingCase{"rotary_randomized_eval", "rotary",
+                                   kCopy + " --set data.random_positions=256 --set data.random_eval_positions=true"},
                       EncodingCase{"kerple", "kerple", kCopy}, EncodingCase{"xpos", "xpos", kCopy},
                       EncodingCase{"transformer_xl", "transformer_xl", kCopy},
                       EncodingCase{"rotary_yarn",

@@ -3,6 +3,8 @@
 // coupling with its training offset, Abacus's significance stream, and decoding with them.
 #include <gtest/gtest.h>
 
+#include "file_test_support.h"
+
 #include <algorithm>
 #include <set>
 
@@ -225,6 +227,29 @@ TEST(PositionSchemes, RandomizedPositionsAreOrderedDistinctSubsetsInTrainingOnly
   Batch eval_batch = make_batch(rows, 0);
   assign_positions(s, ids, nullptr, eval_batch);  // evaluation: 0, 1, 2, ...
   EXPECT_EQ(eval_batch.pos, make_batch(rows, 0).pos);
+}
+
+// data.random_eval_positions: each evaluated example its own ordered subset of [0, L), from
+// the data seed and its index only (not the batch it is decoded in).
+TEST(PositionSchemes, RandomizedEvaluationPositionsFollowTheExampleIndex) {
+  EXPECT_THROW(resolve_position_scheme(run_json("rotary", {{"random_eval_positions", true}}), "t"),
+               Error);
+  const auto s = resolve_position_scheme(
+      run_json("rotary", {{"random_positions", 64}, {"random_eval_positions", true}, {"seed", 3}}), "t");
+  EXPECT_TRUE(s.random_eval);
+  const auto a = eval_random_positions(s, 5, 20), again = eval_random_positions(s, 5, 20);
+  EXPECT_EQ(a, again);
+  EXPECT_NE(a, eval_random_positions(s, 6, 20));
+  auto other_seed = s;
+  other_seed.eval_seed = 4;
+  EXPECT_NE(a, eval_random_positions(other_seed, 5, 20));
+  ASSERT_EQ(a.size(), 20u);
+  for (size_t t = 1; t < a.size(); ++t) EXPECT_LT(a[t - 1], a[t]);
+  EXPECT_GE(a.front(), 0);
+  EXPECT_LT(a.back(), 64);
+  EXPECT_EQ(eval_random_positions(s, 0, 64).back(), 63);  // all of [0, L)
+  EXPECT_NE(testing::error_of([&] { eval_random_positions(s, 0, 65); }).find("random_positions = 64"),
+            std::string::npos);
 }
 
 TEST(PositionSchemes, CoupledAndAbacusShiftNonzeroIdsByOneOffsetPerRow) {

@@ -85,6 +85,7 @@ EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& toke
   int need_length = 0;
   for (const auto& e : encoded)
     if (e.total() + size_t(o.extra_tokens) > need) need = e.total() + o.extra_tokens, need_length = e.length;
+  if (o.positions.random_eval) need = size_t(o.positions.random_positions);  // all of [0, L)
   if (!o.positions.uses_task_ids()) {  // task-supplied positions are checked as they are used
     try {
       check_index_positions(model.pe(), int(need));
@@ -112,9 +113,31 @@ EvalResult evaluate_examples(Transformer& model, const data::TextTokenizer& toke
     }
     std::vector<const std::vector<int32_t>*> ids;
     for (size_t i = start; i < end; ++i) ids.push_back(&scheme_ids(o.positions, encoded[order[i]]));
-    const auto outputs = greedy_decode(
-        model, scratch, prompts, max_new, tokenizer.eos_id(), tokenizer.pad_id(),
-        o.positions.uses_task_ids() ? decode_positions(o.positions, ids) : DecodePositions{});
+    DecodePositions positions;
+    if (o.positions.uses_task_ids()) positions = decode_positions(o.positions, ids);
+    std::vector<std::vector<int32_t>> random_pos;  // data.random_eval_positions
+    if (o.positions.random_eval) {
+      // Each example's own budget (prompt, answer, extra tokens) and its index: the positions do
+      // not depend on the batching. A row decoding past its budget is wrong already.
+      for (size_t i = start; i < end; ++i) {
+        const EncodedExample& e = encoded[order[i]];
+        const int L = o.positions.random_positions, tokens = int(e.prompt.size() + e.answer.size());
+        if (tokens > L)
+          fail("cannot evaluate {} examples of length {} with randomized positions: "
+               "data.random_positions = {} is shorter than their {} tokens",
+               o.label, e.length, L, tokens);
+        random_pos.push_back(eval_random_positions(o.positions, order[i],
+                                                   std::min(L, tokens + o.extra_tokens)));
+      }
+      const int last = o.positions.random_positions - 1;
+      positions = [&random_pos, last](int b, int t, int32_t& pos, int32_t& place) {
+        const auto& p = random_pos[size_t(b)];
+        pos = t < int(p.size()) ? p[size_t(t)] : std::min(last, p.back() + (t - int(p.size()) + 1));
+        place = 0;
+      };
+    }
+    const auto outputs = greedy_decode(model, scratch, prompts, max_new, tokenizer.eos_id(),
+                                       tokenizer.pad_id(), positions);
     for (size_t i = start; i < end; ++i) {
       const size_t idx = order[i];
       const auto& gold = examples[idx];

@@ -17,6 +17,10 @@ PositionScheme resolve_position_scheme(const nlohmann::json& run_config, const s
   s.kind = positions == "auto" ? (pe_type == "abacus" ? "abacus" : "index") : positions;
   s.random_positions = data.value("random_positions", 0);
   s.position_offset = data.value("position_offset", 0);
+  s.random_eval = data.value("random_eval_positions", false);
+  s.eval_seed = data.value("seed", uint64_t(0));
+  if (s.random_eval && s.random_positions <= 0)
+    fail("{}: data.random_eval_positions needs data.random_positions = L > 0", where);
   if (s.kind != "index" && s.kind != "coupled" && s.kind != "abacus")
     fail("{}: key 'data.positions' has value \"{}\"; allowed values: auto, index, coupled, abacus",
          where, s.kind);
@@ -51,11 +55,27 @@ DecodePositions decode_positions(const PositionScheme& s,
   };
 }
 
+std::vector<int32_t> ordered_random_positions(int L, int len, Rng& rng) {
+  if (len > L)
+    fail("data.random_positions = {} is shorter than a row of {} tokens", L, len);
+  std::vector<int32_t> subset;  // Floyd: len distinct values of [0, L), then sorted
+  for (int j = L - len; j < L; ++j) {
+    const int v = int(rng.uniform(0, j));
+    subset.push_back(std::find(subset.begin(), subset.end(), v) == subset.end() ? v : j);
+  }
+  std::sort(subset.begin(), subset.end());
+  return subset;
+}
+
+std::vector<int32_t> eval_random_positions(const PositionScheme& s, size_t index, int len) {
+  Rng rng(s.eval_seed * 0x9E3779B97F4A7C15ull + index + 1);
+  return ordered_random_positions(s.random_positions, len, rng);
+}
+
 void assign_positions(const PositionScheme& s, const std::vector<const std::vector<int32_t>*>& row_ids,
                       Rng* rng, Batch& batch) {
   const int T = batch.T;
   if (s.kind == "abacus") batch.place.assign(batch.pos.size(), 0);
-  std::vector<int32_t> subset;
   for (int b = 0; b < batch.B; ++b) {
     static const std::vector<int32_t> none;
     const std::vector<int32_t>& ids = row_ids[b] ? *row_ids[b] : none;
@@ -65,17 +85,8 @@ void assign_positions(const PositionScheme& s, const std::vector<const std::vect
            s.kind, b, ids.size(), batch.lengths[b]);
     const int offset = rng && s.position_offset > 0 ? int(rng->uniform(0, s.position_offset)) : 0;
     if (rng && s.random_positions > 0) {
-      // An ordered random subset of [0, L): Floyd's sampling of `len` distinct values, sorted.
       const int len = batch.lengths[b];
-      if (len > s.random_positions)
-        fail("data.random_positions = {} is shorter than a training row of {} tokens",
-             s.random_positions, len);
-      subset.clear();
-      for (int j = s.random_positions - len; j < s.random_positions; ++j) {
-        const int v = int(rng->uniform(0, j));
-        subset.push_back(std::find(subset.begin(), subset.end(), v) == subset.end() ? v : j);
-      }
-      std::sort(subset.begin(), subset.end());
+      const std::vector<int32_t> subset = ordered_random_positions(s.random_positions, len, *rng);
       for (int t = 0; t < len; ++t) batch.pos[size_t(b) * T + t] = subset[t];
       continue;
     }

@@ -48,8 +48,8 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where
   const nlohmann::json data = j.value("data", nlohmann::json::object());
   const std::string dw = where + ": data";
   check_keys(data, dw, {"task", "split", "scratchpad", "seed", "train_size", "test_size", "dir",
-                        "from", "tokenizer", "positions", "random_positions", "position_offset",
-                        "curriculum"});
+                        "from", "tokenizer", "positions", "random_positions", "random_eval_positions",
+                        "position_offset", "curriculum"});
   read(data, "task", c.data.task, dw);
   read(data, "split", c.data.split, dw);
   read(data, "scratchpad", c.data.scratchpad, dw);
@@ -61,6 +61,7 @@ RunConfig RunConfig::from_json(const nlohmann::json& j, const std::string& where
   read(data, "tokenizer", c.data.tokenizer, dw);
   read(data, "positions", c.data.positions, dw);
   read(data, "random_positions", c.data.random_positions, dw);
+  read(data, "random_eval_positions", c.data.random_eval_positions, dw);
   read(data, "position_offset", c.data.position_offset, dw);
   if (data.contains("curriculum") && !data["curriculum"].is_null())
     c.data.curriculum = CurriculumConfig::from_json(data["curriculum"], dw + ".curriculum");
@@ -110,6 +111,7 @@ nlohmann::json RunConfig::to_json() const {
   if (!this->data.tokenizer.empty()) data["tokenizer"] = this->data.tokenizer;
   if (this->data.positions != "auto") data["positions"] = this->data.positions;
   if (this->data.random_positions) data["random_positions"] = this->data.random_positions;
+  if (this->data.random_eval_positions) data["random_eval_positions"] = true;
   if (this->data.position_offset) data["position_offset"] = this->data.position_offset;
   if (this->data.curriculum.active()) data["curriculum"] = this->data.curriculum.to_json();
   nlohmann::json ev = {{"batch_size", eval.batch_size},

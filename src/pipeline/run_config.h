@@ -28,6 +28,7 @@ struct DataConfig {
   // the training-time randomness.
   std::string positions = "auto";
   int random_positions = 0, position_offset = 0;
+  bool random_eval_positions = false;  // randomized positions at evaluation too (upstream's)
   CurriculumConfig curriculum;  // a length curriculum (pipeline/curriculum.h), or none
 };
 
