@@ -1,7 +1,7 @@
 // The Chomsky-hierarchy benchmark as the randomized positional encodings paper runs it (Ruoss et
 // al. 2023; tasks and protocol in docs/tasks.md): its 15 tasks, trained on lengths 1..40 and
 // tested on 41..500, x the length-generalization paper's five encodings and FIRE, each with and
-// without randomized positions (every training row an ordered random subset of [0, 2048);
+// without randomized positions (every training and test row an ordered random subset of [0, 2048);
 // NoPE ignores positions, so its two settings are two more seeds of one model) x 3 seeds on
 // the `tiny` preset: 540 runs, for a cluster.
 //   lengen sweep slurm configs/sweeps/chomsky.jsonnet --set partition=<yours> && sbatch runs/sweeps/chomsky/chomsky.slurm
@@ -17,7 +17,9 @@ local tasks = [
   base: ['models/tiny'],
   config: {
     train: { steps: 10000 },
-    data: { train_size: 100000, test_size: 9200 },  // 20 test examples per length
+    // 20 test examples per length; randomized runs draw random positions at test time too,
+    // as upstream's code does (no effect on the runs without)
+    data: { train_size: 100000, test_size: 9200, random_eval_positions: true },
     eval: { validation_examples: 256, max_per_length: 20 },
   },
   axes: {

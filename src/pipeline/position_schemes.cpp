@@ -19,8 +19,7 @@ PositionScheme resolve_position_scheme(const nlohmann::json& run_config, const s
   s.position_offset = data.value("position_offset", 0);
   s.random_eval = data.value("random_eval_positions", false);
   s.eval_seed = data.value("seed", uint64_t(0));
-  if (s.random_eval && s.random_positions <= 0)
-    fail("{}: data.random_eval_positions needs data.random_positions = L > 0", where);
+  s.random_eval = s.random_eval && s.random_positions > 0;  // so that a sweep can set it once
   if (s.kind != "index" && s.kind != "coupled" && s.kind != "abacus")
     fail("{}: key 'data.positions' has value \"{}\"; allowed values: auto, index, coupled, abacus",
          where, s.kind);
