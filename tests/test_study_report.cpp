@@ -212,6 +212,29 @@ TEST(StudyReport, RandomizedPositionsAreTheirOwnEncoding) {
   EXPECT_EQ(run_record(randomized, "c").encoding, "rotary");
 }
 
+// The Chomsky papers' metric: per-token accuracy averaged over the test lengths, pooled over
+// seeds, as a table of its own (results without it leave it out).
+TEST(StudyReport, PerTokenAccuracyIsTheMeanOverTestLengths) {
+  testing::TempDir tmp;
+  for (int seed : {0, 1}) {
+    nlohmann::json r = results("reverse_string", "len_tr40_ts100", "alibi", seed, 1.0, 0.0);
+    r["test"]["per_length"] = {{"41", {{"accuracy", 0.0}, {"token_accuracy", 0.5 + 0.1 * seed}}},
+                               {"42", {{"accuracy", 0.0}, {"token_accuracy", 0.7 + 0.1 * seed}}}};
+    tmp.write(fmt::format("runs/rs/alibi/seed{}/results.json", seed), r.dump());
+  }
+  const nlohmann::json one = nlohmann::json::parse(io::read_file(tmp.file("runs/rs/alibi/seed0/results.json")));
+  const RunRecord rec = run_record(one, "x");
+  ASSERT_TRUE(rec.has_ood_tokens);
+  EXPECT_NEAR(rec.ood_tokens, 0.6, 1e-12);
+  EXPECT_FALSE(run_record(results("copy", "cmc", "fire", 0, 1.0, 0.5), "y").has_ood_tokens);
+  const std::string out = tmp.file("runs/report");
+  write_study_report({tmp.file("runs")}, out);
+  const std::string md = io::read_file(out + "/main_table.md");
+  EXPECT_NE(md.find("OOD per-token accuracy"), std::string::npos) << md;
+  EXPECT_NE(md.find("65.0 ± 7.1"), std::string::npos) << md;  // seeds 60% and 70%
+  EXPECT_NE(io::read_file(out + "/main_table.csv").find(",0.65,0.0707107"), std::string::npos);
+}
+
 // Two-operand arithmetic labels its test examples "a-by-b": the report pools each cell over
 // seeds into a grid (CSV, report.json, and a heat map when gnuplot is there).
 TEST(StudyReport, OperandGridOfTwoOperandArithmetic) {

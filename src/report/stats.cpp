@@ -27,7 +27,7 @@ std::string mean_std_cell(const Stats& s) {
   return format_percent(s.mean) + " ± " + format_percent(s.std);
 }
 
-std::map<int, double> accuracy_per_length(const nlohmann::json& split) {
+std::map<int, double> accuracy_per_length(const nlohmann::json& split, const char* field) {
   std::map<int, double> out;
   if (!split.is_object() || !split.contains("per_length") || !split["per_length"].is_object()) return out;
   for (auto it = split["per_length"].begin(); it != split["per_length"].end(); ++it) {
@@ -35,8 +35,8 @@ std::map<int, double> accuracy_per_length(const nlohmann::json& split) {
     const std::string& key = it.key();
     if (key.empty() || key.size() > 9 || !std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }))
       continue;
-    if (it.value().is_object() && it.value().contains("accuracy") && it.value()["accuracy"].is_number())
-      out[std::stoi(key)] = it.value()["accuracy"].get<double>();
+    if (it.value().is_object() && it.value().contains(field) && it.value()[field].is_number())
+      out[std::stoi(key)] = it.value()[field].get<double>();
   }
   return out;
 }

@@ -20,8 +20,10 @@ Stats mean_std(const std::vector<double>& values);
 std::string mean_std_cell(const Stats& s);
 
 // {length: accuracy} of a results.json split section ("validation" or "test": its
-// "per_length" object); empty when the section is missing.
-std::map<int, double> accuracy_per_length(const nlohmann::json& split_section);
+// "per_length" object); empty when the section is missing. `field` names another per-length
+// figure (token_accuracy).
+std::map<int, double> accuracy_per_length(const nlohmann::json& split_section,
+                                          const char* field = "accuracy");
 // {(a, b): accuracy} from the section's "per_category" entries labelled "<a>-by-<b>" (the
 // operand digit counts of two-operand arithmetic); empty when there are none.
 std::map<std::pair<int, int>, double> accuracy_per_operand_lengths(const nlohmann::json& split_section);

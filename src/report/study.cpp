@@ -56,6 +56,11 @@ RunRecord run_record(const nlohmann::json& r, const std::string& dir) {
   if (r.contains("ood_accuracy") && r["ood_accuracy"].is_number()) rec.has_ood = true, rec.ood = r["ood_accuracy"];
   rec.id_by_length = accuracy_per_length(r.value("validation", nlohmann::json()));
   rec.ood_by_length = accuracy_per_length(r.value("test", nlohmann::json()));
+  if (const auto tokens = accuracy_per_length(r.value("test", nlohmann::json()), "token_accuracy");
+      !tokens.empty()) {
+    rec.has_ood_tokens = true;
+    for (const auto& [n, a] : tokens) rec.ood_tokens += a / double(tokens.size());
+  }
   rec.ood_by_operands = accuracy_per_operand_lengths(r.value("test", nlohmann::json()));
   for (const char* split : {"validation", "test"})
     if (r.contains(split) && r[split].is_object() && r[split].contains("scratchpad"))
@@ -132,17 +137,22 @@ std::vector<std::string> task_key_order(const std::vector<RunRecord>& runs) {
 }
 
 std::map<std::pair<std::string, std::string>, Cell> aggregate(const std::vector<RunRecord>& runs) {
-  std::map<std::pair<std::string, std::string>, std::pair<std::vector<double>, std::vector<double>>> values;
+  struct Values {
+    std::vector<double> id, ood, ood_tokens;
+  };
+  std::map<std::pair<std::string, std::string>, Values> values;
   std::map<std::pair<std::string, std::string>, Cell> cells;
   for (const auto& r : runs) {
     const auto key = std::make_pair(r.task_key(), r.encoding);
-    if (r.has_id) values[key].first.push_back(r.id);
-    if (r.has_ood) values[key].second.push_back(r.ood);
+    if (r.has_id) values[key].id.push_back(r.id);
+    if (r.has_ood) values[key].ood.push_back(r.ood);
+    if (r.has_ood_tokens) values[key].ood_tokens.push_back(r.ood_tokens);
     cells[key].seeds.push_back(r.seed);
   }
   for (auto& [key, cell] : cells) {
-    cell.id = mean_std(values[key].first);
-    cell.ood = mean_std(values[key].second);
+    cell.id = mean_std(values[key].id);
+    cell.ood = mean_std(values[key].ood);
+    cell.ood_tokens = mean_std(values[key].ood_tokens);
     std::sort(cell.seeds.begin(), cell.seeds.end());
   }
   return cells;

@@ -22,6 +22,10 @@ struct RunRecord {
   uint64_t seed = 0;
   bool has_id = false, has_ood = false;
   double id = 0, ood = 0;                     // exact match, fractions
+  // Per-token accuracy of the test lengths, the mean over lengths (the Chomsky-hierarchy
+  // papers' metric); absent in results written before lengen recorded it.
+  bool has_ood_tokens = false;
+  double ood_tokens = 0;
   std::map<int, double> id_by_length, ood_by_length;
   std::map<std::pair<int, int>, double> ood_by_operands;  // the 2-D grid ("a-by-b" categories)
   nlohmann::json scratchpad_scores;           // {"validation": {...}, "test": {...}} when present
@@ -51,7 +55,7 @@ std::vector<std::string> encoding_order(const std::vector<RunRecord>& runs);
 std::vector<std::string> task_key_order(const std::vector<RunRecord>& runs);  // by name
 
 struct Cell {
-  Stats id, ood;  // over seeds
+  Stats id, ood, ood_tokens;  // over seeds
   std::vector<uint64_t> seeds;
 };
 // (task_key, encoding) -> mean and sample std over seeds.

@@ -1,5 +1,7 @@
 #include "report/study_report.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -37,7 +39,8 @@ struct WideTable {
 };
 
 WideTable wide_table(const std::vector<std::string>& tasks, const std::vector<std::string>& encodings,
-                     const std::map<std::pair<std::string, std::string>, Cell>& cells, bool ood) {
+                     const std::map<std::pair<std::string, std::string>, Cell>& cells,
+                     Stats Cell::*figure) {
   WideTable w;
   w.table.header = {"task split"};
   for (const auto& e : encodings) w.table.header.push_back(e);
@@ -46,7 +49,7 @@ WideTable wide_table(const std::vector<std::string>& tasks, const std::vector<st
     std::vector<Stats> stats;
     for (const auto& e : encodings) {
       const auto it = cells.find({tasks[r], e});
-      stats.push_back(it == cells.end() ? Stats{} : (ood ? it->second.ood : it->second.id));
+      stats.push_back(it == cells.end() ? Stats{} : it->second.*figure);
       row.push_back(mean_std_cell(stats.back()));
     }
     // The best mean, unless every encoding ties (nothing stands out then).
@@ -230,28 +233,42 @@ StudyReport write_study_report(const std::vector<std::string>& roots, const std:
 
   if (!runs.empty()) {
     // (a) the main table
-    const WideTable ood = wide_table(tasks, encodings, cells, true), id = wide_table(tasks, encodings, cells, false);
+    const WideTable ood = wide_table(tasks, encodings, cells, &Cell::ood),
+                    id = wide_table(tasks, encodings, cells, &Cell::id),
+                    tokens = wide_table(tasks, encodings, cells, &Cell::ood_tokens);
+    const bool any_tokens = std::any_of(runs.begin(), runs.end(), [](const RunRecord& r) { return r.has_ood_tokens; });
+    const std::string tokens_title =
+        "OOD per-token accuracy (%), mean over test lengths (the Chomsky-hierarchy papers' metric)";
     body += "<h2>Main table: OOD exact match (%)</h2>\n" + html::table(ood.table, ood.best, "main");
     body += "<h2>ID exact match (%)</h2>\n" + html::table(id.table, id.best, "main");
+    if (any_tokens) body += "<h2>" + html::escape(tokens_title) + "</h2>\n" + html::table(tokens.table, tokens.best, "main");
     Table long_csv;
-    long_csv.header = {"task", "split", "scratchpad", "encoding", "seeds", "id_mean", "id_std", "ood_mean", "ood_std"};
+    long_csv.header = {"task",   "split",   "scratchpad", "encoding",       "seeds",         "id_mean",
+                       "id_std", "ood_mean", "ood_std",   "ood_token_mean", "ood_token_std"};
     nlohmann::json main_json = nlohmann::json::array();
     std::map<std::string, const RunRecord*> example;  // task key -> a run (its task, split, scratchpad)
     for (const auto& r : runs) example.emplace(r.task_key(), &r);
     for (const auto& [key, cell] : cells) {
       const RunRecord& r = *example.at(key.first);
       long_csv.rows.push_back({r.task, r.split, r.scratchpad, key.second, std::to_string(cell.seeds.size()),
-                               number(cell.id.mean), number(cell.id.std), number(cell.ood.mean), number(cell.ood.std)});
+                               number(cell.id.mean), number(cell.id.std), number(cell.ood.mean), number(cell.ood.std),
+                               cell.ood_tokens.n ? number(cell.ood_tokens.mean) : "",
+                               cell.ood_tokens.n ? number(cell.ood_tokens.std) : ""});
       main_json.push_back({{"task", r.task}, {"split", r.split}, {"scratchpad", r.scratchpad}, {"encoding", key.second},
                            {"seeds", cell.seeds}, {"id", {{"mean", cell.id.mean}, {"std", cell.id.std}, {"n", cell.id.n}}},
-                           {"ood", {{"mean", cell.ood.mean}, {"std", cell.ood.std}, {"n", cell.ood.n}}}});
+                           {"ood", {{"mean", cell.ood.mean}, {"std", cell.ood.std}, {"n", cell.ood.n}}},
+                           {"ood_tokens", {{"mean", cell.ood_tokens.mean}, {"std", cell.ood_tokens.std},
+                                           {"n", cell.ood_tokens.n}}}});
     }
     numbers["main_table"] = main_json;
     io::write_file_atomic(out_dir + "/main_table.csv", to_csv(long_csv));
     io::write_file_atomic(out_dir + "/main_table.md", "OOD exact match (%), mean ± std over seeds\n\n" +
-                                                          to_markdown(ood.table) + "\nID exact match (%)\n\n" +
+                                                          to_markdown(ood.table) +
+                                                          (any_tokens ? "\n" + tokens_title + "\n\n" + to_markdown(tokens.table) : "") +
+                                                          "\nID exact match (%)\n\n" +
                                                           to_markdown(id.table));
     out.text = "OOD exact match (%), mean ± std over seeds\n\n" + to_text(ood.table) + "\n";
+    if (any_tokens) out.text += "\n" + tokens_title + "\n\n" + to_text(tokens.table) + "\n";
 
     // (b) mean reciprocal rank
     const auto mrr_ood = mean_reciprocal_rank(runs, true), mrr_id = mean_reciprocal_rank(runs, false);
