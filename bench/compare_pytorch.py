@@ -7,6 +7,7 @@ encoding's training throughput relative to NoPE at the small shape.
 
 Usage: bench/compare_pytorch.py [--reps 5] [--rounds 3] [--shapes tiny,small,paper]
        [--no-compile] [--out results.jsonl] [--device cuda --peak-gflops 67000]
+       [--precision bf16] [--busy-core]
        (run scripts/setup-python-tests.sh first)
 --device cuda runs both sides on the GPU (lengen's CUDA backend, PyTorch on cuda); the
 utilisation column is then against --peak-gflops (default: an H100/H200 SXM's fp32 datasheet
@@ -14,6 +15,9 @@ rate, 67 TFLOP/s) instead of the CPU's measured sgemm peak.
 Each round measures every shape once, lengen and PyTorch back to back; a shared machine's
 noise drifts over minutes, so the table gives the median over rounds of each figure and of
 each round's lengen/PyTorch ratio (torch.compile is measured in the first round only).
+--precision bf16 runs lengen's side with bf16 linear layers (PyTorch stays eager fp32, the
+issue's baseline). --busy-core keeps one CPU-bound process running on the last core for the
+whole measurement (the loaded state of a shared node).
 Prints Markdown tables; every raw measurement goes to --out as JSON lines.
 """
 from __future__ import annotations
@@ -42,10 +46,11 @@ def run_json(cmd: list[str]) -> list[dict]:
 
 
 DEVICE = "cpu"  # --device: both sides run there
+PRECISION = "fp32"  # --precision: lengen's linear layers
 
 
 def lengen(mode: str, preset: str, pes: list[str], reps: int, **shape) -> list[dict]:
-    cmd = [LENGEN, "--device", DEVICE, "bench", mode, "--preset", preset, "--pe", ",".join(pes), "--threads", "2",
+    cmd = [LENGEN, "--device", DEVICE, "--precision", PRECISION, "bench", mode, "--preset", preset, "--pe", ",".join(pes), "--threads", "2",
            "--reps", str(reps), "--json"]
     for k, v in shape.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
@@ -91,9 +96,28 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu or cuda[:N], for lengen and PyTorch")
     ap.add_argument("--peak-gflops", type=float, default=67000.0,
                     help="--device cuda: the GPU's fp32 peak for the utilisation column")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                    help="lengen's linear layers (PyTorch stays fp32)")
+    ap.add_argument("--busy-core", action="store_true",
+                    help="keep one CPU-bound process on the last core throughout")
     a = ap.parse_args()
-    global DEVICE
+    global DEVICE, PRECISION
     DEVICE = a.device
+    PRECISION = a.precision
+    spinner = None
+    if a.busy_core:
+        import os
+        last = max(os.sched_getaffinity(0))
+        spinner = subprocess.Popen([sys.executable, "-c",
+                                    f"import os; os.sched_setaffinity(0, {{{last}}})\nwhile True: pass"])
+    try:
+        run(a)
+    finally:
+        if spinner:
+            spinner.kill()
+
+
+def run(a):
     records = []
     gemm_peak = 0.0  # the best sgemm rate seen in any round: what this machine can do
     per_round = {preset: [] for preset in a.shapes.split(",")}
@@ -124,7 +148,8 @@ def main():
             f.write(json.dumps(r) + "\n")
 
     print(f"\n{'sgemm peak of this machine (2 threads)' if DEVICE == 'cpu' else 'stated GPU fp32 peak'}"
-          f": {gemm_peak:.1f} GFLOP/s; device {DEVICE}; "
+          f": {gemm_peak:.1f} GFLOP/s; device {DEVICE}; lengen precision {PRECISION}; "
+          f"{'one core kept busy; ' if a.busy_core else ''}"
           f"medians over {a.rounds} rounds of {a.reps} repetitions\n")
     print("| shape | batch | train lengen tok/s | train torch eager (compile) | ratio | "
           "lengen GFLOP/s (% of peak) | decode lengen tok/s | decode torch eager (compile) | ratio |")
