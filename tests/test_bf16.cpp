@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/kernels.h"
@@ -80,6 +81,33 @@ TEST(Bf16, LinearIsTheProductOfRoundedInputs) {
   k::linear_backward_bf16(dx2.data(), dW2.data(), dout.data(), x.data(), W.data(), N, I, O, false);
   for (size_t j = 0; j < dx2.size(); ++j) ASSERT_NEAR(dx2[j], dx[j] - 0.5f, 1e-5f);
   EXPECT_EQ(dW2, dW);  // the same products, bit for bit
+}
+
+// A sweep trains its jobs as threads of one process: products from two threads at once, of
+// different shapes, equal the same products made one after the other.
+TEST(Bf16, ThreadsOfOneProcessDoNotShareScratch) {
+  SKIP_WITHOUT_BF16();
+  struct Job {
+    int N, I, O;
+    std::vector<float> x, W, serial, parallel;
+  };
+  std::vector<Job> jobs = {{64, 96, 48, {}, {}, {}, {}}, {33, 40, 120, {}, {}, {}, {}}};
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    Job& b = jobs[j];
+    b.x = testing::random_vector(size_t(b.N) * b.I, 10 + j);
+    b.W = testing::random_vector(size_t(b.O) * b.I, 20 + j);
+    b.serial.resize(size_t(b.N) * b.O);
+    b.parallel.resize(size_t(b.N) * b.O);
+    k::linear_forward_bf16(b.serial.data(), b.x.data(), b.W.data(), b.N, b.I, b.O);
+  }
+  std::vector<std::thread> threads;
+  for (Job& b : jobs)
+    threads.emplace_back([&b] {
+      for (int rep = 0; rep < 50; ++rep)
+        k::linear_forward_bf16(b.parallel.data(), b.x.data(), b.W.data(), b.N, b.I, b.O);
+    });
+  for (auto& t : threads) t.join();
+  for (const Job& b : jobs) EXPECT_EQ(b.parallel, b.serial);
 }
 
 struct Bf16Backend {

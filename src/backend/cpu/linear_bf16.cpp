@@ -3,7 +3,7 @@
 // kernels use AVX512-BF16's dot products: ~3.5x this machine's fp32 sgemm rate). Debian's
 // OpenBLAS has no sbgemm, hence oneDNN. Each call converts its two inputs into per-thread
 // scratch; a primitive per shape is made once and kept. Results depend only on the inputs and
-// the thread count (oneDNN's CPU matmul has no atomics).
+// the thread count (oneDNN's CPU matmul has no atomics). State is per calling thread.
 #include <cstring>
 #include <map>
 #include <memory>
@@ -66,8 +66,9 @@ struct Dnnl {
   std::map<std::tuple<int, int, int, bool, bool, bool>, dnnl::matmul> made;
 };
 
+// Per thread: a sweep runs its jobs as threads of one process, each training its own model.
 Dnnl& dnnl_state() {
-  static Dnnl d;
+  thread_local Dnnl d;
   return d;
 }
 
@@ -111,7 +112,7 @@ struct Scratch {
   std::vector<uint16_t> a, b;
 };
 Scratch& scratch() {
-  static Scratch s;
+  thread_local Scratch s;
   return s;
 }
 
